@@ -1,0 +1,166 @@
+"""The adapter protocol: everything the checks need from a model, and nothing more.
+
+An adapter builds models from a ``ModelSpec``, resizes them through the model's
+own code, and reads the result back as NumPy *without* going through that code
+(variables themselves, not getters that could lie). Capabilities say what the
+model can do; a check or parameter set the model cannot do is ``not_applicable``.
+"""
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+TIE_MODES = ("tied", "untied")
+BIAS_LAYOUTS = ("none", "vector", "row", "multi")
+DTYPES = ("float32", "float16", "bfloat16")
+
+# Capability flags a check can require (``requires=(...)``).
+FLAGS = (
+    "output_embeddings",   # has an LM head / output matrix at all
+    "shrink",              # may resize below the current size
+    "save_load",           # save() and load() round-trip
+    "train",               # train_step()
+    "graph_forward",       # call() traces inside tf.function with unknown dims
+    "matrix_resize",       # resize_matrix() on a bare matrix
+    "assign_weights",      # assign() writes a weight's values
+    "min_vocab_size",      # enforces ModelSpec.min_vocab_size on shrink
+    "rejects_out_of_range_ids",  # forward raises on ids outside [0, V)
+    "cached_vocab_sizes",  # read_cached_vocab_sizes() reports per-layer copies
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    """What to build. ``width`` is a hint an adapter with a fixed width may ignore."""
+
+    vocab_size: int
+    tie: str = "tied"
+    bias: str = "none"
+    dtype: str = "float32"
+    width: int = 8
+    seed: int = 0
+    min_vocab_size: int = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Capabilities:
+    tie_modes: frozenset = frozenset(TIE_MODES)
+    bias_layouts: frozenset = frozenset({"none"})
+    dtypes: frozenset = frozenset({"float32"})
+    flags: frozenset = frozenset()
+
+    def has(self, flag):
+        if flag not in FLAGS:
+            raise KeyError(f"unknown capability flag {flag!r}; known: {FLAGS}")
+        return flag in self.flags
+
+    def to_dict(self):
+        return {
+            "tie_modes": sorted(self.tie_modes),
+            "bias_layouts": sorted(self.bias_layouts),
+            "dtypes": sorted(self.dtypes),
+            "flags": sorted(self.flags),
+        }
+
+
+class Adapter:
+    """Base class; subclasses implement the methods their capabilities promise."""
+
+    name = "adapter"
+
+    def capabilities(self) -> Capabilities:
+        raise NotImplementedError
+
+    # -- building and resizing (through the model's own code) ------------------
+    def build(self, spec: ModelSpec) -> Any:
+        raise NotImplementedError
+
+    def resize(self, model, new_num_tokens):
+        """Call the model's resize; returns whatever it returns."""
+        raise NotImplementedError
+
+    def call(self, model, ids):
+        """Logits for int ids ``[B, T]`` as a tf tensor; must be traceable for graph_forward."""
+        raise NotImplementedError
+
+    def forward(self, model, ids) -> np.ndarray:
+        import tensorflow as tf
+
+        out = self.call(model, tf.convert_to_tensor(np.asarray(ids, dtype=np.int32)))
+        return np.asarray(tf.cast(out, tf.float32))
+
+    # -- read-back (bypassing the model's resize code) -------------------------
+    def handles(self, model) -> dict:
+        """Live weight objects: ``input``, ``output`` (or absent), ``bias:<key>``."""
+        raise NotImplementedError
+
+    def read_input_matrix(self, model) -> np.ndarray:
+        return _to_numpy(self.handles(model)["input"])
+
+    def read_output_matrix(self, model):
+        h = self.handles(model).get("output")
+        return None if h is None else _to_numpy(h)
+
+    def read_bias(self, model):
+        h = self.handles(model)
+        bias = {k[5:]: _to_numpy(v) for k, v in h.items() if k.startswith("bias:")}
+        return bias or None
+
+    def read_bias_info(self, model) -> dict:
+        h = self.handles(model)
+        return {
+            k[5:]: {"name": getattr(v, "name", None), "trainable": bool(getattr(v, "trainable", True)),
+                    "dtype": _dtype_name(v)}
+            for k, v in h.items() if k.startswith("bias:")
+        }
+
+    def read_config_vocab_size(self, model) -> int:
+        raise NotImplementedError
+
+    def read_cached_vocab_sizes(self, model) -> dict:
+        return {}
+
+    def initializer_range(self, model):
+        """Stddev of the truncated normal used for new rows, if the model has one."""
+        return None
+
+    def is_tied(self, model) -> bool:
+        """Tied means the same object, never equal values."""
+        h = self.handles(model)
+        return h.get("output") is not None and h["output"] is h["input"]
+
+    def variable_shapes(self, model) -> list:
+        """``[(name, shape), ...]`` of every variable the model tracks."""
+        raise NotImplementedError
+
+    # -- optional capabilities --------------------------------------------------
+    def save(self, model, path):
+        raise NotImplementedError
+
+    def load(self, path):
+        raise NotImplementedError
+
+    def train_step(self, model, ids) -> float:
+        raise NotImplementedError
+
+    def resize_matrix(self, matrix, new_num_tokens):
+        raise NotImplementedError
+
+    def assign(self, model, which, values):
+        """Write ``values`` into weight ``which`` (``input``, ``output``, ``bias:<key>``)."""
+        raise NotImplementedError
+
+    def describe(self) -> dict:
+        return {"name": self.name, "class": f"{type(self).__module__}:{type(self).__qualname__}"}
+
+
+def _dtype_name(value):
+    dtype = getattr(value, "dtype", None)
+    return getattr(dtype, "name", str(dtype)) if dtype is not None else None
+
+
+def _to_numpy(value):
+    if hasattr(value, "numpy"):
+        return value.numpy()
+    return np.asarray(value)

@@ -1,0 +1,74 @@
+"""The built-in adapter for the reference causal LM (``reference/``)."""
+
+import tensorflow as tf
+
+from harness.adapter import BIAS_LAYOUTS, DTYPES, TIE_MODES, Adapter, Capabilities
+from reference import resize_matrix
+from reference.causal_lm import ReferenceCausalLM, ReferenceConfig
+
+
+class ReferenceAdapter(Adapter):
+    name = "reference"
+
+    def capabilities(self):
+        return Capabilities(
+            tie_modes=frozenset(TIE_MODES),
+            bias_layouts=frozenset(BIAS_LAYOUTS),
+            dtypes=frozenset(DTYPES),
+            flags=frozenset({
+                "output_embeddings", "shrink", "save_load", "train", "graph_forward",
+                "matrix_resize", "assign_weights", "min_vocab_size",
+                "rejects_out_of_range_ids", "cached_vocab_sizes",
+            }),
+        )
+
+    def build(self, spec):
+        config = ReferenceConfig(
+            vocab_size=spec.vocab_size, hidden_size=spec.width,
+            tie_word_embeddings=spec.tie == "tied", bias_layout=spec.bias,
+            min_vocab_size=spec.min_vocab_size, dtype=spec.dtype, seed=spec.seed,
+        )
+        return ReferenceCausalLM(config)
+
+    def resize(self, model, new_num_tokens):
+        return model.resize_token_embeddings(new_num_tokens)
+
+    def call(self, model, ids):
+        return model(ids)
+
+    def handles(self, model):
+        h = {"input": model.embed.embeddings}
+        if model.head.tied:
+            h["output"] = model.embed.embeddings
+        elif model.head.decoder is not None:
+            h["output"] = model.head.decoder
+        for name in model.head.bias_names:
+            h["bias:" + name] = getattr(model.head, name)
+        return h
+
+    def read_config_vocab_size(self, model):
+        return model.config.vocab_size
+
+    def initializer_range(self, model):
+        return model.config.initializer_range
+
+    def read_cached_vocab_sizes(self, model):
+        return model.cached_vocab_sizes()
+
+    def variable_shapes(self, model):
+        return [(v.name, tuple(int(d) for d in v.shape)) for v in model.variables]
+
+    def save(self, model, path):
+        model.save_pretrained(path)
+
+    def load(self, path):
+        return ReferenceCausalLM.from_pretrained(path)
+
+    def train_step(self, model, ids):
+        return model.train_step_sgd(tf.convert_to_tensor(ids, tf.int32))
+
+    def resize_matrix(self, matrix, new_num_tokens):
+        return resize_matrix(matrix, new_num_tokens, seed=0)
+
+    def assign(self, model, which, values):
+        self.handles(model)[which].assign(tf.cast(values, self.handles(model)[which].dtype))

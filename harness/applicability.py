@@ -1,0 +1,31 @@
+"""Decide from capabilities whether a (check, params) case applies.
+
+A case that does not apply is ``not_applicable`` with the reason, never a pass.
+"""
+
+from harness.adapter import FLAGS
+
+
+def reason_not_applicable(check, caps, params):
+    """``None`` if the case applies, else a one-line reason."""
+    for flag in check.requires:
+        if flag not in FLAGS:
+            raise KeyError(f"check {check.id} requires unknown capability {flag!r}")
+        if not caps.has(flag):
+            return f"adapter lacks capability '{flag}'"
+    if params is not None:
+        if "tie" in params and params["tie"] not in caps.tie_modes:
+            return f"tie mode '{params['tie']}' not supported (supports {sorted(caps.tie_modes)})"
+        if params.get("tie") == "tied" and not caps.has("output_embeddings"):
+            return "adapter has no output embeddings to tie"
+        if "bias" in params and params["bias"] not in caps.bias_layouts:
+            return f"bias layout '{params['bias']}' not supported (supports {sorted(caps.bias_layouts)})"
+        if "dtype" in params and params["dtype"] not in caps.dtypes:
+            return f"dtype '{params['dtype']}' not supported (supports {sorted(caps.dtypes)})"
+        sizes = [params[k] for k in ("old", "new", "new2") if isinstance(params.get(k), int)]
+        shrinks = any(b < a for a, b in zip(sizes, sizes[1:]))
+        if shrinks and not caps.has("shrink"):
+            return "adapter does not support shrinking"
+    if check.applies is not None:
+        return check.applies(caps, params)
+    return None

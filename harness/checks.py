@@ -1,0 +1,67 @@
+"""The check registry.
+
+A check is a function ``func(ctx, params)`` that raises ``CheckFailure`` when its
+property does not hold. It has a stable id (``family.name``), a one-line property,
+a reason a user cares, fixed edge cases (parameter dicts) and an optional
+hypothesis strategy ``strategy(data, caps) -> params`` that draws labelled
+parameters. Suites register checks with the ``@check`` decorator.
+"""
+
+import dataclasses
+import importlib
+import re
+from typing import Callable, Optional
+
+ID_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+_REGISTRY = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class Check:
+    id: str
+    property: str
+    why: str
+    func: Callable
+    cases: tuple = ()
+    strategy: Optional[Callable] = None
+    requires: tuple = ()
+    applies: Optional[Callable] = None  # (caps, params) -> reason or None
+
+    @property
+    def family(self):
+        return self.id.split(".", 1)[0]
+
+    def to_dict(self):
+        return {"id": self.id, "family": self.family, "property": self.property, "why": self.why,
+                "requires": list(self.requires), "examples": len(self.cases),
+                "property_based": self.strategy is not None}
+
+
+def check(check_id, *, property, why, cases=(), strategy=None, requires=(), applies=None):
+    """Register the decorated function as check ``check_id``."""
+    if not ID_RE.match(check_id):
+        raise ValueError(f"check id {check_id!r} must look like 'family.name'")
+
+    def decorate(func):
+        if check_id in _REGISTRY and _REGISTRY[check_id].func.__qualname__ != func.__qualname__:
+            raise ValueError(f"duplicate check id {check_id!r}")
+        _REGISTRY[check_id] = Check(check_id, property.strip(), why.strip(), func, tuple(cases),
+                                    strategy, tuple(requires), applies)
+        return func
+
+    return decorate
+
+
+def load_suites():
+    importlib.import_module("suites")
+
+
+def all_checks():
+    """Every registered check, in a stable order (by id)."""
+    load_suites()
+    return [_REGISTRY[k] for k in sorted(_REGISTRY)]
+
+
+def get(check_id):
+    load_suites()
+    return _REGISTRY[check_id]

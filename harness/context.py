@@ -1,0 +1,57 @@
+"""What a check gets: the adapter, its capabilities, seeded ids, builds, temp dirs."""
+
+import os
+import tempfile
+import zlib
+
+import numpy as np
+
+from harness.adapter import ModelSpec
+
+DEFAULT_WIDTH = 8
+
+
+class CheckContext:
+    def __init__(self, adapter, caps, seed, workdir=None):
+        self.adapter = adapter
+        self.caps = caps
+        self.seed = int(seed)
+        self._workdir = workdir
+        self._params_key = 0
+
+    def begin_example(self, params):
+        """Called before each parameter set so ids are a pure function of (seed, params)."""
+        self._params_key = zlib.crc32(repr(sorted((params or {}).items())).encode())
+
+    def spec(self, params, vocab_size=None):
+        return ModelSpec(
+            vocab_size=int(vocab_size if vocab_size is not None else params["old"]),
+            tie=params.get("tie", "tied"),
+            bias=params.get("bias", "none"),
+            dtype=params.get("dtype", "float32"),
+            width=int(params.get("width", DEFAULT_WIDTH)),
+            seed=self.seed,
+            min_vocab_size=int(params.get("min_vocab", 1)),
+        )
+
+    def build(self, params, vocab_size=None):
+        return self.adapter.build(self.spec(params, vocab_size))
+
+    def rng(self, salt=0):
+        return np.random.default_rng([self.seed, self._params_key, salt])
+
+    def ids(self, vocab, *, batch=2, length=6, low=0, salt=0):
+        """Deterministic int32 ids in ``[low, vocab)`` of shape ``[batch, length]``."""
+        return self.rng(salt).integers(low, vocab, size=(batch, length)).astype(np.int32)
+
+    def ids_covering(self, low, high, *, length=6, salt=0):
+        """Ids that contain every value of ``[low, high)`` at least once (rows padded randomly)."""
+        values = np.arange(low, high, dtype=np.int32)
+        n = max(1, -(-len(values) // length))
+        fill = self.rng(salt).integers(low, high, size=n * length - len(values)).astype(np.int32)
+        return np.concatenate([values, fill]).reshape(n, length)
+
+    def tmpdir(self):
+        base = self._workdir or tempfile.gettempdir()
+        os.makedirs(base, exist_ok=True)
+        return tempfile.mkdtemp(prefix="case-", dir=base)

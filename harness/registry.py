@@ -1,0 +1,62 @@
+"""Find adapters by name: built-ins, the ``tf_resize_conformance.adapters``
+entry-point group, or a ``module:factory`` string."""
+
+import importlib
+from importlib import metadata
+
+ENTRY_POINT_GROUP = "tf_resize_conformance.adapters"
+BUILTINS = {
+    "reference": "harness.adapters.reference:ReferenceAdapter",
+}
+
+
+class AdapterNotFound(LookupError):
+    pass
+
+
+def _entry_points():
+    return {ep.name: ep for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def available():
+    """``{name: target}`` of every adapter that can be named without a module path."""
+    names = dict(BUILTINS)
+    for name, ep in _entry_points().items():
+        names.setdefault(name, ep.value)
+    return names
+
+
+def _load_target(target):
+    module_name, _, attr = target.partition(":")
+    if not module_name or not attr:
+        raise AdapterNotFound(f"{target!r} is not of the form 'module:factory'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise AdapterNotFound(f"cannot import module {module_name!r} for adapter {target!r}: {exc}") from exc
+    obj = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise AdapterNotFound(f"module {module_name!r} has no attribute {attr!r}")
+        obj = getattr(obj, part)
+    return obj
+
+
+def resolve(name):
+    """Return an adapter instance for a built-in name, an entry-point name or 'module:factory'."""
+    if name in BUILTINS:
+        factory = _load_target(BUILTINS[name])
+    elif ":" in name:
+        factory = _load_target(name)
+    else:
+        eps = _entry_points()
+        if name not in eps:
+            raise AdapterNotFound(
+                f"unknown adapter {name!r}; known: {sorted(available())} "
+                "(or pass 'module:factory')"
+            )
+        factory = eps[name].load()
+    adapter = factory() if callable(factory) else factory
+    if not hasattr(adapter, "capabilities") or not hasattr(adapter, "build"):
+        raise AdapterNotFound(f"{name!r} did not produce an adapter (got {type(adapter).__name__})")
+    return adapter

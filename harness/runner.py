@@ -1,0 +1,222 @@
+"""Run checks against an adapter: plan the cases, run each with a timeout, and
+return one ``CaseResult`` per (check, parameter set)."""
+
+import dataclasses
+import fnmatch
+import shlex
+import shutil
+import tempfile
+import threading
+import time
+import traceback
+import zlib
+
+from hypothesis import given, seed as hyp_seed, strategies as st
+from hypothesis.errors import HypothesisException
+
+from harness import applicability, checks as registry, profiles
+from harness.compare import CheckFailure
+from harness.context import CheckContext
+from harness.results import CaseResult
+
+
+@dataclasses.dataclass(frozen=True)
+class ExpectedFailure:
+    """A known defect: cases of checks matching ``check`` (glob) are expected to fail."""
+
+    check: str
+    reason: str
+    case: str = ""      # optional exact case id
+    strict: bool = True
+
+    def matches(self, case_id, check_id):
+        if self.case:
+            return case_id == self.case
+        return fnmatch.fnmatchcase(check_id, self.check)
+
+
+@dataclasses.dataclass
+class PlannedCase:
+    id: str
+    check: object
+    kind: str
+    params: object
+    na_reason: object = None
+
+
+def case_id(check_id, params):
+    if params is None:
+        return f"{check_id}[property]"
+    return f"{check_id}[{','.join(f'{k}={params[k]}' for k in sorted(params))}]"
+
+
+def matches_selection(case, patterns):
+    if not patterns:
+        return True
+    for p in patterns:
+        if p in (case.id, case.check.id, case.check.family) or fnmatch.fnmatchcase(case.check.id, p):
+            return True
+    return False
+
+
+class CaseTimeout(Exception):
+    pass
+
+
+def _call_with_timeout(fn, timeout_s):
+    """Run ``fn`` in a daemon thread; raise CaseTimeout if it is not done in time."""
+    box = {}
+
+    def target():
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+            box["exc"] = exc
+
+    t = threading.Thread(target=target, daemon=True, name="resize-check")
+    t.start()
+    t.join(timeout_s)
+    if t.is_alive():
+        raise CaseTimeout(f"timed out after {timeout_s:g}s (the check thread was abandoned)")
+    if "exc" in box:
+        raise box["exc"]
+    return box.get("value")
+
+
+class Runner:
+    def __init__(self, adapter, *, adapter_spec=None, seed=0, profile=profiles.DEFAULT_PROFILE,
+                 timeout_s=300.0, select=(), expected_failures=(), on_result=None, shrink=True,
+                 workdir=None):
+        self.adapter = adapter
+        self.adapter_spec = adapter_spec or getattr(adapter, "name", "adapter")
+        self.caps = adapter.capabilities()
+        self.seed = int(seed)
+        self.profile_name = profile
+        self.profile = profiles.get(profile)
+        if not shrink:
+            self.profile = profiles.without_shrinking(self.profile)
+        self.timeout_s = float(timeout_s)
+        self.select = tuple(select or ())
+        self.expected_failures = tuple(expected_failures)
+        self.on_result = on_result
+        self.workdir = workdir
+        self.stop_requested = False
+
+    # -- planning ---------------------------------------------------------------
+    def plan(self):
+        planned = []
+        for chk in registry.all_checks():
+            param_sets = [("example", dict(p)) for p in chk.cases]
+            if chk.strategy is not None:
+                param_sets.append(("property", None))
+            for kind, params in param_sets:
+                case = PlannedCase(case_id(chk.id, params), chk, kind, params)
+                if not matches_selection(case, self.select):
+                    continue
+                case.na_reason = applicability.reason_not_applicable(chk, self.caps, params)
+                planned.append(case)
+        return planned
+
+    def reproduce_command(self, case):
+        return (f"resize-conformance run --adapter {shlex.quote(self.adapter_spec)} "
+                f"--select {shlex.quote(case.id)} --seed {self.seed} --profile {self.profile_name}")
+
+    def case_seed(self, case):
+        return (self.seed * 1_000_003 + zlib.crc32(case.id.encode())) % (2**32)
+
+    # -- running ----------------------------------------------------------------
+    def run(self, plan=None):
+        plan = self.plan() if plan is None else plan
+        tmp_root = tempfile.mkdtemp(prefix="resize-conformance-", dir=self.workdir)
+        results = []
+        try:
+            for case in plan:
+                if self.stop_requested:
+                    result = CaseResult(case.id, case.check.id, case.kind, case.params, "skipped",
+                                        "not run: the run was interrupted")
+                else:
+                    result = self.run_case(case, tmp_root)
+                results.append(result)
+                if self.on_result:
+                    self.on_result(result, len(results), len(plan))
+        finally:
+            shutil.rmtree(tmp_root, ignore_errors=True)
+        return results
+
+    def run_case(self, case, tmp_root=None):
+        if case.na_reason:
+            return CaseResult(case.id, case.check.id, case.kind, case.params, "not_applicable",
+                              case.na_reason)
+        ctx = CheckContext(self.adapter, self.caps, self.case_seed(case), workdir=tmp_root)
+        drawn = {}
+        start = time.perf_counter()
+        try:
+            if case.kind == "property":
+                _call_with_timeout(lambda: self._run_property(case, ctx, drawn), self.timeout_s)
+            else:
+                ctx.begin_example(case.params)
+                _call_with_timeout(lambda: case.check.func(ctx, dict(case.params)), self.timeout_s)
+            status, message, extra = "passed", "", {}
+        except CheckFailure as exc:
+            status, message = "failed", exc.message
+            extra = {"expected": exc.expected, "observed": exc.observed, "details": dict(exc.details)}
+        except AssertionError as exc:
+            status, message, extra = "failed", str(exc) or "assertion failed", {}
+        except CaseTimeout as exc:
+            status, message, extra = "error", str(exc), {}
+        except Exception as exc:  # noqa: BLE001 - an error is a result, not a crash
+            status = "error"
+            message = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+            tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
+            extra = {"details": {"traceback": "".join(tb)[-4000:]}}
+            if isinstance(exc, HypothesisException):
+                message = f"hypothesis: {message}"
+        duration = time.perf_counter() - start
+        details = extra.get("details") or {}
+        params = case.params
+        if case.kind == "property":
+            details["profile"] = self.profile_name
+            if drawn and status in ("failed", "error"):
+                params = dict(drawn)  # the last (minimal) example hypothesis ran
+                details["falsifying_params"] = dict(drawn)
+        result = CaseResult(case.id, case.check.id, case.kind, params, status, message,
+                            round(duration, 4), extra.get("expected"), extra.get("observed"),
+                            details, seed=ctx.seed)
+        if status in ("failed", "error"):
+            result.reproduce = self.reproduce_command(case)
+        return self._apply_expected_failures(result)
+
+    def _run_property(self, case, ctx, drawn):
+        chk = case.check
+
+        @self.profile
+        @hyp_seed(ctx.seed)
+        @given(st.data())
+        def prop(data):
+            params = chk.strategy(data, self.caps)
+            drawn.clear()
+            drawn.update(params)
+            ctx.begin_example(params)
+            chk.func(ctx, dict(params))
+
+        try:
+            prop()
+        except CheckFailure as exc:
+            notes = getattr(exc, "__notes__", [])
+            if notes:
+                exc.details["hypothesis_notes"] = list(notes)
+                exc.message += " | " + "; ".join(n for n in notes if n.startswith(("Draw", "Falsifying")))
+            raise
+
+    def _apply_expected_failures(self, result):
+        for xf in self.expected_failures:
+            if xf.matches(result.id, result.check):
+                if result.status == "failed":
+                    result.status = "xfailed"
+                    result.message = f"expected failure ({xf.reason}): {result.message}"
+                elif result.status == "passed":
+                    result.status = "xpassed"
+                    result.message = f"expected to fail ({xf.reason}) but passed"
+                    result.details["strict"] = xf.strict
+                break
+        return result
