@@ -1,0 +1,19 @@
+"""Config: ``vocab_size`` and every cached per-layer copy follow the resize."""
+
+from harness.checks import check
+from harness.compare import expect, expect_ok
+from suites._params import GROW_CASES, SHRINK_CASES, strategy
+
+
+@check("config.vocab_size_updated", cases=GROW_CASES[:2] + SHRINK_CASES[:2], strategy=strategy("any"),
+       property="After a resize to N, config.vocab_size and every cached per-layer vocab size equal N.",
+       why="A stale config saves a checkpoint that cannot be reloaded and mis-sizes losses and generation.")
+def config_updated(ctx, p):
+    a = ctx.adapter
+    model = ctx.build(p)
+    expect_ok(lambda: a.resize(model, p["new"]), f"resize {p['old']} -> {p['new']}")
+    got = a.read_config_vocab_size(model)
+    expect(got == p["new"], f"config.vocab_size is {got}, expected {p['new']}",
+           expected=p["new"], observed=got)
+    stale = {k: v for k, v in a.read_cached_vocab_sizes(model).items() if v != p["new"]}
+    expect(not stale, f"cached vocab sizes not updated: {stale}", expected=p["new"], observed=stale)
