@@ -75,7 +75,7 @@ def expect_close(observed, expected, what, *, atol=0.0, rtol=0.0):
         fail(
             f"{what}: {int(bad.sum())} of {bad.size} values differ; max abs diff {max_diff:.3g} "
             f"> tolerance (atol={atol:g}, rtol={rtol:g}); first at index {list(idx)}: "
-            f"observed {o[idx]!r}, expected {e[idx]!r}",
+            f"observed {float(o[idx])!r}, expected {float(e[idx])!r}",
             expected=summarize(exp), observed=summarize(obs),
             max_abs_diff=max_diff, atol=atol, rtol=rtol, mismatches=int(bad.sum()),
             first_mismatch={"index": list(idx), "observed": float(o[idx]), "expected": float(e[idx])},

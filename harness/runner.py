@@ -59,6 +59,18 @@ def matches_selection(case, patterns):
     return False
 
 
+def default_adapter_spec(adapter):
+    """A name ``resolve()`` accepts: the built-in name, else ``module:Class``."""
+    from harness.registry import BUILTINS
+
+    cls = type(adapter)
+    target = f"{cls.__module__}:{cls.__qualname__}"
+    name = getattr(adapter, "name", None)
+    if name in BUILTINS and BUILTINS[name] == target:
+        return name
+    return target
+
+
 class CaseTimeout(Exception):
     pass
 
@@ -88,7 +100,7 @@ class Runner:
                  timeout_s=300.0, select=(), expected_failures=(), on_result=None, shrink=True,
                  workdir=None):
         self.adapter = adapter
-        self.adapter_spec = adapter_spec or getattr(adapter, "name", "adapter")
+        self.adapter_spec = adapter_spec or default_adapter_spec(adapter)
         self.caps = adapter.capabilities()
         self.seed = int(seed)
         self.profile_name = profile

@@ -59,7 +59,7 @@ def grow_new_rows(ctx, p):
         expect(np.isfinite(new_rows).all(), f"{what} matrix: new rows hold NaN/Inf",
                observed={"nonfinite": int((~np.isfinite(new_rows)).sum())})
         if new_rows.size >= 2:
-            expect(np.ptp(new_rows) > 0, f"{what} matrix: new rows are constant ({new_rows.flat[0]!r})",
+            expect(np.ptp(new_rows) > 0, f"{what} matrix: new rows are constant ({float(new_rows.flat[0])!r})",
                    observed={"value": float(new_rows.flat[0])}, expected="varied initial values")
         if init_range:
             bound = 2.0 * init_range * 1.01 + 1e-6

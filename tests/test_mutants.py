@@ -1,0 +1,50 @@
+"""Every check is killed by at least one mutant, and each mutant fails the checks it claims."""
+
+import pytest
+
+import mutants
+from harness import checks
+from harness.adapters.reference import ReferenceAdapter
+from harness.runner import Runner
+
+
+def _run(adapter, select, kinds=("example",), profile="dev"):
+    runner = Runner(adapter, select=select, profile=profile, seed=0, shrink=False)
+    plan = [c for c in runner.plan() if c.kind in kinds]
+    return runner.run(plan)
+
+
+def test_catalogue_covers_every_check():
+    killed = {k for m in mutants.ALL for k in m.kills}
+    registered = {c.id for c in checks.all_checks()}
+    assert not killed - registered, f"mutants claim unknown checks: {sorted(killed - registered)}"
+    assert registered <= killed, f"checks no mutant kills: {sorted(registered - killed)}"
+
+
+def test_mutants_are_not_the_reference():
+    assert all(m is not ReferenceAdapter for m in mutants.ALL)
+    assert len({m.__name__ for m in mutants.ALL}) == len(mutants.ALL)
+
+
+@pytest.mark.parametrize("mutant", mutants.ALL, ids=lambda m: m.__name__)
+def test_mutant_is_killed(mutant):
+    results = _run(mutant(), list(mutant.kills))
+    by_check = {}
+    for r in results:
+        by_check.setdefault(r.check, []).append(r)
+    for check_id in mutant.kills:
+        statuses = [r.status for r in by_check.get(check_id, [])]
+        assert "failed" in statuses, (
+            f"{mutant.__name__} ({mutant.description}) was not reported as failed by {check_id}: {statuses}")
+        for r in by_check[check_id]:
+            if r.status == "failed":
+                assert r.message and r.reproduce and check_id in r.reproduce
+
+
+def test_property_case_kills_mutant_and_reports_falsifying_draws():
+    results = _run(mutants.PadsMinusOne(), ["grow.new_rows_initialised"], kinds=("property",), profile="ci")
+    (r,) = results
+    assert r.status == "failed", r
+    assert r.params and {"old", "new", "tie"} <= set(r.params)
+    notes = " ".join(r.details.get("hypothesis_notes", []))
+    assert "Draw" in notes and "(old)" in notes
