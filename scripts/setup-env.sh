@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Create (or reuse) the project virtualenv and install everything the project needs.
+#   VENV=path   where to put it (default: .venv in the checkout)
+#   PYTHON=exe  interpreter to build it from (default: python3.11, else python3)
+# tf-keras is installed with --no-deps: it depends on the full `tensorflow` wheel,
+# which would install a second TensorFlow beside tensorflow-cpu.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${VENV:-$ROOT/.venv}"
+PYTHON="${PYTHON:-$(command -v python3.11 || command -v python3)}"
+STAMP="$VENV/.tf-resize-conformance-$(cat "$ROOT/pyproject.toml" "$ROOT/constraints.txt" | sha1sum | cut -c1-12)"
+
+if [ -f "$STAMP" ]; then
+  exit 0
+fi
+"$PYTHON" - <<'PY'
+import sys
+if sys.version_info[:2] != (3, 11):
+    sys.exit(f"tf-resize-conformance needs Python 3.11, found {sys.version.split()[0]}; set PYTHON=/path/to/python3.11")
+PY
+echo "setting up $VENV (first run only: installs TensorFlow, a few minutes)" >&2
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+PIP=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
+"${PIP[@]}" install --upgrade pip
+"${PIP[@]}" install -c "$ROOT/constraints.txt" tensorflow-cpu
+"${PIP[@]}" install --no-deps -c "$ROOT/constraints.txt" tf-keras
+"${PIP[@]}" install -c "$ROOT/constraints.txt" -e "$ROOT[test,transformers]"
+rm -f "$VENV"/.tf-resize-conformance-*
+touch "$STAMP"
