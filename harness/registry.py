@@ -56,7 +56,10 @@ def resolve(name):
                 "(or pass 'module:factory')"
             )
         factory = eps[name].load()
-    adapter = factory() if callable(factory) else factory
+    try:
+        adapter = factory() if callable(factory) else factory
+    except Exception as exc:  # noqa: BLE001 - a broken factory is bad input, not a crash
+        raise AdapterNotFound(f"adapter factory {name!r} raised {type(exc).__name__}: {exc}") from exc
     if not hasattr(adapter, "capabilities") or not hasattr(adapter, "build"):
         raise AdapterNotFound(f"{name!r} did not produce an adapter (got {type(adapter).__name__})")
     return adapter

@@ -217,7 +217,9 @@ class Runner:
             notes = getattr(exc, "__notes__", [])
             if notes:
                 exc.details["hypothesis_notes"] = list(notes)
-                exc.message += " | " + "; ".join(n for n in notes if n.startswith(("Draw", "Falsifying")))
+            if drawn:
+                example = ", ".join(f"{k}={v}" for k, v in drawn.items())
+                exc.message += f" (falsifying example: {example})"
             raise
 
     def _apply_expected_failures(self, result):
