@@ -24,8 +24,24 @@ def snapshot(adapter, model):
     )
 
 
-def has_output(params, snap):
-    return snap.output is not None
+def resized(ctx, p):
+    """Build from params, resize to ``p['new']``; return (model, before, after) snapshots."""
+    from harness.compare import expect_ok
+
+    a = ctx.adapter
+    model = ctx.build(p)
+    before = snapshot(a, model)
+    expect_ok(lambda: a.resize(model, p["new"]), f"resize {p['old']} -> {p['new']}")
+    return model, before, snapshot(a, model)
+
+
+def needs_tie_mode(mode):
+    """An ``applies`` predicate: the adapter must support tie mode ``mode``."""
+
+    def applies(caps, params):
+        return None if mode in caps.tie_modes else f"adapter has no {mode} mode"
+
+    return applies
 
 
 def as_f64(a):

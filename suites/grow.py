@@ -4,7 +4,7 @@ import numpy as np
 
 from harness.checks import check
 from harness.compare import expect, expect_close, expect_dtype, expect_ok, expect_shape, fail
-from suites._model import as_f64, snapshot
+from suites._model import as_f64, resized
 from suites._params import DTYPE_CASES, GROW_CASES, strategy
 
 DTYPES = ("float32", "float16", "bfloat16")
@@ -12,19 +12,13 @@ DTYPES = ("float32", "float16", "bfloat16")
 TRUNC_STD_FACTOR = 0.8796
 
 
-def _grown(ctx, p):
-    a = ctx.adapter
-    model = ctx.build(p)
-    before = snapshot(a, model)
-    expect_ok(lambda: a.resize(model, p["new"]), f"resize {p['old']} -> {p['new']}")
-    return model, before, snapshot(a, model)
 
 
 @check("grow.shape", cases=GROW_CASES, strategy=strategy("grow"),
        property="After growing to N rows, the input (and output) matrix is [N, width].",
        why="A wrong row count breaks every lookup of the new tokens or silently drops old ones.")
 def grow_shape(ctx, p):
-    model, before, after = _grown(ctx, p)
+    model, before, after = resized(ctx, p)
     width = before.input.shape[1]
     expect_shape(after.input, [p["new"], width], "input matrix")
     if before.output is not None:
@@ -35,7 +29,7 @@ def grow_shape(ctx, p):
        property="After growing, the first old rows of the input and output matrices are bit-identical.",
        why="Resize must not perturb trained embeddings of the existing vocabulary.")
 def grow_prefix(ctx, p):
-    model, before, after = _grown(ctx, p)
+    model, before, after = resized(ctx, p)
     old = p["old"]
     expect(after.input.shape[0] >= old, "input matrix lost rows",
            expected={"rows_at_least": old}, observed={"rows": after.input.shape[0]})
@@ -49,7 +43,7 @@ def grow_prefix(ctx, p):
        property="New rows are finite, not constant, and on the initializer's scale (|x| <= 2*range).",
        why="Rows padded with -1, zeros or garbage poison training and the logits of new tokens.")
 def grow_new_rows(ctx, p):
-    model, before, after = _grown(ctx, p)
+    model, before, after = resized(ctx, p)
     init_range = ctx.adapter.initializer_range(model)
     mats = [("input", after.input)]
     if after.output is not None and not after.tied:
@@ -80,7 +74,7 @@ def grow_new_rows(ctx, p):
        property="Growing keeps the dtype of the input, output and bias weights.",
        why="A float16/bfloat16 model silently upcast to float32 doubles memory and breaks mixed precision.")
 def grow_dtype(ctx, p):
-    model, before, after = _grown(ctx, p)
+    model, before, after = resized(ctx, p)
     expect_dtype(after.input, before.input.dtype, "input matrix")
     expect_dtype(after.input, p["dtype"], "input matrix")
     if before.output is not None:
@@ -94,7 +88,7 @@ def grow_dtype(ctx, p):
        property="After growing, a forward pass on ids in [old, new) works and gives finite [B, T, new] logits.",
        why="The point of growing is to use the new tokens; a stale size check or short head breaks them.")
 def grow_new_ids(ctx, p):
-    model, before, after = _grown(ctx, p)
+    model, before, after = resized(ctx, p)
     ids = ctx.ids_covering(p["old"], p["new"])
     logits = expect_ok(lambda: ctx.adapter.forward(model, ids), "forward on new ids")
     expect_shape(logits, list(ids.shape) + [p["new"]], "logits")

@@ -1,24 +1,18 @@
 """Shrinkage: fewer rows, kept rows untouched, a declared minimum enforced."""
 
 from harness.checks import check
-from harness.compare import expect, expect_close, expect_ok, expect_raises, expect_shape
-from suites._model import snapshot
+from harness.compare import expect, expect_close, expect_raises, expect_shape
+from suites._model import resized, snapshot
 from suites._params import P, SHRINK_CASES, strategy
 
 
-def _shrunk(ctx, p):
-    a = ctx.adapter
-    model = ctx.build(p)
-    before = snapshot(a, model)
-    expect_ok(lambda: a.resize(model, p["new"]), f"resize {p['old']} -> {p['new']}")
-    return model, before, snapshot(a, model)
 
 
 @check("shrink.shape", cases=SHRINK_CASES, strategy=strategy("shrink"), requires=("shrink",),
        property="After shrinking to N rows, the input (and output) matrix is [N, width].",
        why="Ids >= N must no longer exist; a head that keeps old rows predicts removed tokens.")
 def shrink_shape(ctx, p):
-    model, before, after = _shrunk(ctx, p)
+    model, before, after = resized(ctx, p)
     expect_shape(after.input, [p["new"], before.input.shape[1]], "input matrix")
     if before.output is not None:
         expect_shape(after.output, [p["new"], before.output.shape[1]], "output matrix")
@@ -28,7 +22,7 @@ def shrink_shape(ctx, p):
        property="After shrinking to N rows, rows [0, N) of the input and output matrices are bit-identical.",
        why="Shrinking removes tokens from the end; the kept tokens must keep their trained vectors.")
 def shrink_prefix(ctx, p):
-    model, before, after = _shrunk(ctx, p)
+    model, before, after = resized(ctx, p)
     n = p["new"]
     expect_close(after.input, before.input[:n], "input matrix rows [0, new)")
     if before.output is not None:

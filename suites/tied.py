@@ -4,20 +4,16 @@ import numpy as np
 
 from harness.checks import check
 from harness.compare import expect, expect_close, expect_ok
-from suites._model import snapshot
+from suites._model import needs_tie_mode, snapshot
 from suites._params import P, strategy
 
 TIED_CASES = (P(8, 9, tie="tied"), P(8, 30, tie="tied", bias="vector"), P(12, 4, tie="tied", bias="multi"))
 
 
-def _tied_only(caps, params):
-    if "tied" not in caps.tie_modes:
-        return "adapter has no tied mode"
-    return None
 
 
 @check("tied.still_tied", cases=TIED_CASES, strategy=strategy("any", ties=("tied",)),
-       requires=("output_embeddings",), applies=_tied_only,
+       requires=("output_embeddings",), applies=needs_tie_mode("tied"),
        property="A tied model is still tied after resize: output embeddings are the same variable as the input ones.",
        why="A tie lost during resize doubles the parameters and lets input and output drift apart in training.")
 def still_tied(ctx, p):
@@ -32,7 +28,7 @@ def still_tied(ctx, p):
 
 
 @check("tied.tie_survives_training", cases=TIED_CASES[:2], strategy=strategy("grow", ties=("tied",)),
-       requires=("output_embeddings", "train"), applies=_tied_only,
+       requires=("output_embeddings", "train"), applies=needs_tie_mode("tied"),
        property="After resize and a train step, a tied model's input and output matrices are still identical.",
        why="Behavioural proof of the tie: a copy that merely looks equal diverges after one optimizer step.")
 def tie_survives_training(ctx, p):

@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from harness.adapters.reference import ReferenceAdapter
-from reference import resize_matrix, resize_variable
+from reference import resize_matrix
 from reference.bias import resize_bias_dict
 from reference.causal_lm import ReferenceCausalLM
 from reference.matrix import variable_like
