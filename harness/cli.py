@@ -4,6 +4,7 @@ TensorFlow-dependent modules are imported lazily so ``--help`` and ``list-adapte
 """
 
 import argparse
+import importlib
 import contextlib
 import datetime as dt
 import json
@@ -36,6 +37,13 @@ exit codes:
   3    internal error of the harness
   130  interrupted (Ctrl-C or SIGTERM); a partial report was written
 """
+
+
+# Further subcommands: each module has ``register(subparsers, parser_class)`` that adds its
+# parser(s) with ``set_defaults(func=handler)``; ``handler(args, argv)`` returns an exit code
+# and raises ``harness.cli.UsageError`` for bad input. Keep these imports light (lazy TF).
+COMMAND_MODULES = [
+]
 
 
 class UsageError(Exception):
@@ -85,6 +93,9 @@ def build_parser():
 
     la = sub.add_parser("list-adapters", help="list the adapters that can be named without a module path")
     la.set_defaults(func=cmd_list_adapters)
+
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(sub, _Parser)
     return parser
 
 

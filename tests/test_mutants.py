@@ -1,11 +1,20 @@
 """Every check is killed by at least one mutant, and each mutant fails the checks it claims."""
 
+import importlib
+import pathlib
+import types
+
 import pytest
 
-import mutants
 from harness import checks
 from harness.adapters.reference import ReferenceAdapter
 from harness.runner import Runner
+
+
+# Every tests/mutants*.py module contributes its ``ALL`` list to the catalogue.
+_MODULES = sorted(p.stem for p in pathlib.Path(__file__).parent.glob("mutants*.py"))
+mutants = types.SimpleNamespace(ALL=[m for name in _MODULES for m in importlib.import_module(name).ALL],
+                                PadsMinusOne=importlib.import_module("mutants").PadsMinusOne)
 
 
 def _run(adapter, select, kinds=("example",), profile="dev"):
