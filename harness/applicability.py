@@ -5,6 +5,43 @@ A case that does not apply is ``not_applicable`` with the reason, never a pass.
 
 from harness.adapter import FLAGS
 
+# Values a non-essential parameter may be fitted to, in order of preference.
+_FIT_ORDER = {
+    "tie": ("tied", "untied"),
+    "bias": ("vector", "row", "multi", "none"),
+    "dtype": ("float32", "bfloat16", "float16"),
+}
+_CAPS_FIELD = {"tie": "tie_modes", "bias": "bias_layouts", "dtype": "dtypes"}
+
+
+def fit_params(check, caps, params):
+    """Map parameters the adapter cannot do onto ones it can, unless the check calls them essential.
+
+    Real models have one bias layout and often one tie mode: fitting keeps a check's sizes and
+    edge cases meaningful for them instead of turning every case not_applicable. An essential
+    ``bias`` may still move between layouts that have a bias (vector/row/multi), never to or from
+    ``none``. Fitted cases get new ids (the params they really ran with); duplicates are dropped.
+    """
+    if params is None:
+        return None
+    fitted = dict(params)
+    for key, order in _FIT_ORDER.items():
+        if key not in fitted:
+            continue
+        supported = getattr(caps, _CAPS_FIELD[key])
+        value = fitted[key]
+        if value in supported:
+            continue
+        if key in check.essential:
+            if key != "bias":
+                continue
+            candidates = [v for v in order if v in supported and (v == "none") == (value == "none")]
+        else:
+            candidates = [v for v in order if v in supported]
+        if candidates:
+            fitted[key] = candidates[0]
+    return fitted
+
 
 def reason_not_applicable(check, caps, params):
     """``None`` if the case applies, else a one-line reason."""

@@ -26,6 +26,7 @@ class Check:
     strategy: Optional[Callable] = None
     requires: tuple = ()
     applies: Optional[Callable] = None  # (caps, params) -> reason or None
+    essential: tuple = ()  # params that must not be fitted to the adapter (see applicability)
 
     @property
     def family(self):
@@ -33,11 +34,12 @@ class Check:
 
     def to_dict(self):
         return {"id": self.id, "family": self.family, "property": self.property, "why": self.why,
-                "requires": list(self.requires), "examples": len(self.cases),
+                "requires": list(self.requires), "essential": list(self.essential),
+                "examples": len(self.cases),
                 "property_based": self.strategy is not None}
 
 
-def check(check_id, *, property, why, cases=(), strategy=None, requires=(), applies=None):
+def check(check_id, *, property, why, cases=(), strategy=None, requires=(), applies=None, essential=()):
     """Register the decorated function as check ``check_id``."""
     if not ID_RE.match(check_id):
         raise ValueError(f"check id {check_id!r} must look like 'family.name'")
@@ -46,7 +48,7 @@ def check(check_id, *, property, why, cases=(), strategy=None, requires=(), appl
         if check_id in _REGISTRY and _REGISTRY[check_id].func.__qualname__ != func.__qualname__:
             raise ValueError(f"duplicate check id {check_id!r}")
         _REGISTRY[check_id] = Check(check_id, property.strip(), why.strip(), func, tuple(cases),
-                                    strategy, tuple(requires), applies)
+                                    strategy, tuple(requires), applies, tuple(essential))
         return func
 
     return decorate

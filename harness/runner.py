@@ -121,10 +121,13 @@ class Runner:
             param_sets = [("example", dict(p)) for p in chk.cases]
             if chk.strategy is not None:
                 param_sets.append(("property", None))
+            seen = set()
             for kind, params in param_sets:
+                params = applicability.fit_params(chk, self.caps, params)
                 case = PlannedCase(case_id(chk.id, params), chk, kind, params)
-                if not matches_selection(case, self.select):
+                if case.id in seen or not matches_selection(case, self.select):
                     continue
+                seen.add(case.id)
                 case.na_reason = applicability.reason_not_applicable(chk, self.caps, params)
                 planned.append(case)
         return planned

@@ -32,7 +32,7 @@ def _resized(ctx, p):
 
 
 @check("bias.all_keys_resized", cases=BIAS_CASES, strategy=strategy("any", biases=BIASED),
-       applies=_has_bias_layout,
+       applies=_has_bias_layout, essential=("bias",),
        property="Every bias entry is resized on its last axis to N, keeping its rank and leading dims.",
        why="A bias left at the old size breaks the logits add; a [1, V] turned [V] breaks checkpoints.")
 def all_keys(ctx, p):
@@ -45,7 +45,7 @@ def all_keys(ctx, p):
 
 
 @check("bias.prefix_kept_new_zero", cases=BIAS_CASES, strategy=strategy("any", biases=BIASED),
-       applies=_has_bias_layout,
+       applies=_has_bias_layout, essential=("bias",),
        property="Bias values of kept tokens are unchanged and entries of new tokens are exactly zero.",
        why="A non-zero new bias shifts the probability of new tokens before any training.")
 def prefix_zero(ctx, p):
@@ -60,7 +60,7 @@ def prefix_zero(ctx, p):
 
 
 @check("bias.names_and_trainability_kept", cases=BIAS_CASES[:4], strategy=strategy("any", biases=BIASED),
-       applies=_has_bias_layout,
+       applies=_has_bias_layout, essential=("bias",),
        property="Each bias entry keeps its variable name, dtype and trainable flag through the resize.",
        why="A frozen bias (e.g. BART's final_logits_bias) that becomes trainable, or a renamed one, breaks fine-tuning and loading.")
 def names_trainability(ctx, p):

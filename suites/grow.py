@@ -70,7 +70,7 @@ def grow_new_rows(ctx, p):
 
 
 @check("grow.dtype_preserved", cases=DTYPE_CASES[:2] + GROW_CASES[:1],
-       strategy=strategy("grow", dtypes=DTYPES),
+       strategy=strategy("grow", dtypes=DTYPES), essential=("dtype",),
        property="Growing keeps the dtype of the input, output and bias weights.",
        why="A float16/bfloat16 model silently upcast to float32 doubles memory and breaks mixed precision.")
 def grow_dtype(ctx, p):

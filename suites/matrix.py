@@ -59,6 +59,7 @@ def input_kinds(ctx, p):
 
 @check("matrix.dtype_preserved", cases=DTYPE_MATRIX_CASES,
        strategy=_strategy(dtypes=("float32", "float16", "bfloat16")), requires=("matrix_resize",),
+       essential=("dtype",),
        property="resize_matrix returns the input's dtype (float16, bfloat16, float32) with kept rows bit-exact.",
        why="Upcasting half-precision embeddings doubles memory; downcasting loses the trained values.")
 def dtype_preserved(ctx, p):

@@ -13,7 +13,7 @@ TIED_CASES = (P(8, 9, tie="tied"), P(8, 30, tie="tied", bias="vector"), P(12, 4,
 
 
 @check("tied.still_tied", cases=TIED_CASES, strategy=strategy("any", ties=("tied",)),
-       requires=("output_embeddings",), applies=needs_tie_mode("tied"),
+       requires=("output_embeddings",), applies=needs_tie_mode("tied"), essential=("tie",),
        property="A tied model is still tied after resize: output embeddings are the same variable as the input ones.",
        why="A tie lost during resize doubles the parameters and lets input and output drift apart in training.")
 def still_tied(ctx, p):
@@ -28,7 +28,7 @@ def still_tied(ctx, p):
 
 
 @check("tied.tie_survives_training", cases=TIED_CASES[:2], strategy=strategy("grow", ties=("tied",)),
-       requires=("output_embeddings", "train"), applies=needs_tie_mode("tied"),
+       requires=("output_embeddings", "train"), applies=needs_tie_mode("tied"), essential=("tie",),
        property="After resize and a train step, a tied model's input and output matrices are still identical.",
        why="Behavioural proof of the tie: a copy that merely looks equal diverges after one optimizer step.")
 def tie_survives_training(ctx, p):

@@ -16,7 +16,7 @@ UNTIED_CASES = (P(8, 9, tie="untied"), P(8, 30, tie="untied", bias="vector"),
 
 
 @check("untied.decoder_resized", cases=UNTIED_CASES, strategy=strategy("any", ties=("untied",)),
-       requires=("output_embeddings",), applies=needs_tie_mode("untied"),
+       requires=("output_embeddings",), applies=needs_tie_mode("untied"), essential=("tie",),
        property="An untied output matrix is resized to N rows, keeps its own prefix, and stays a separate variable.",
        why="An LM head left at the old size cannot score new tokens, or crashes when ids reach it.")
 def decoder_resized(ctx, p):
@@ -36,7 +36,7 @@ def decoder_resized(ctx, p):
 @check("untied.value_equal_head_independent",
        cases=(P(8, 12, tie="untied"), P(8, 5, tie="untied", bias="vector")),
        strategy=strategy("any", ties=("untied",)),
-       requires=("output_embeddings", "assign_weights"), applies=needs_tie_mode("untied"),
+       requires=("output_embeddings", "assign_weights"), applies=needs_tie_mode("untied"), essential=("tie",),
        property="An untied head whose values equal the input embeddings is still resized as a separate matrix.",
        why="Tie detection by value comparison skips resizing a head initialised from the embeddings.")
 def value_equal_head(ctx, p):

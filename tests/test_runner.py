@@ -104,3 +104,22 @@ def test_selection_and_stable_case_ids():
     assert ids == [c.id for c in Runner(ReferenceAdapter(), select=["grow.shape"]).plan()]
     one = Runner(ReferenceAdapter(), select=[ids[0]]).plan()
     assert [c.id for c in one] == [ids[0]]
+
+
+def test_params_are_fitted_to_a_fixed_layout_model_unless_essential():
+    class BertLike(ReferenceAdapter):
+        def capabilities(self):
+            caps = super().capabilities()
+            return Capabilities(frozenset({"tied"}), frozenset({"vector"}), frozenset({"float32"}), caps.flags)
+
+    plan = Runner(BertLike(), select=["grow", "untied", "bias", "tied"]).plan()
+    grow = [c for c in plan if c.check.id == "grow.shape" and c.kind == "example"]
+    assert grow and all(c.params["tie"] == "tied" and c.params["bias"] == "vector" for c in grow)
+    assert all(not c.na_reason for c in grow)
+    assert len({c.id for c in plan}) == len(plan)
+    untied = [c for c in plan if c.check.id.startswith("untied.")]
+    assert untied and all(c.na_reason for c in untied)
+    dtype = [c for c in plan if c.check.id == "grow.dtype_preserved" and c.kind == "example"]
+    assert all(c.params["dtype"] == "float32" or c.na_reason for c in dtype)
+    biased = [c for c in plan if c.check.id == "bias.all_keys_resized" and c.kind == "example"]
+    assert biased and all(c.params["bias"] == "vector" and not c.na_reason for c in biased)
