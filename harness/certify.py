@@ -1,0 +1,227 @@
+"""Certify many subjects (e.g. every transformers TF class): one worker process per subject,
+``jobs`` in parallel, a time budget per subject, a report per subject written as it goes,
+and an aggregate report with the subject x check matrix.
+
+A subject that cannot be built is listed with its reason as ``not_applicable``; it is never
+dropped and never counted as a pass.
+"""
+
+import concurrent.futures
+import dataclasses
+import datetime as dt
+import os
+import re
+import tempfile
+import threading
+import time
+
+from harness.results import STATUSES, CaseResult, count
+
+WORST_FIRST = ("error", "failed", "xpassed", "skipped", "xfailed", "passed", "not_applicable")
+
+
+@dataclasses.dataclass
+class Subject:
+    name: str
+    adapter_spec: str = None
+    reason: str = ""   # why it cannot run (then adapter_spec is None)
+
+
+def subjects(family, models=None):
+    """The subjects of an adapter family: ``transformers`` (every TF class) or a single adapter."""
+    if family == "transformers":
+        from harness.adapters.transformers_models import list_classes  # noqa: PLC0415
+
+        entries = list_classes()
+        if models:
+            known = {e.name for e in entries}
+            unknown = sorted(set(models) - known)
+            if unknown:
+                raise ValueError(f"not TF classes of transformers' auto mappings: {', '.join(unknown)}")
+            entries = [e for e in entries if e.name in set(models)]
+        return [Subject(e.name, f"transformers/{e.name}" if e.status == "supported" else None, e.reason)
+                for e in entries]
+    if models:
+        raise ValueError(f"--model only applies to --adapter transformers, not {family!r}")
+    return [Subject(family, family)]
+
+
+def safe_name(name):
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name)
+
+
+def worst(statuses):
+    present = set(statuses)
+    return next((s for s in WORST_FIRST if s in present), "not_applicable")
+
+
+class SubjectRun:
+    """Run one subject in an isolated worker; write its report after every case."""
+
+    def __init__(self, subject, options, report_dir, on_case=None):
+        self.subject = subject
+        self.options = options
+        self.report_dir = report_dir
+        self.on_case = on_case
+        self.report = None
+        self.error = None
+        self.duration_s = 0.0
+        self.stop = threading.Event()
+
+    def run(self):
+        from harness.isolation import IsolatedRunner, WorkerError  # noqa: PLC0415
+        from harness.report import build_report, write_report  # noqa: PLC0415
+
+        o = self.options
+        start = time.perf_counter()
+        started_at = dt.datetime.now().astimezone()
+        runner = IsolatedRunner(self.subject.adapter_spec, seed=o["seed"], profile=o["profile"],
+                                timeout_s=o["timeout_s"], select=o["select"], shrink=o["shrink"],
+                                expected_failures=o["xfails_for"](self.subject.name))
+        try:
+            plan = runner.plan()
+        except WorkerError as exc:
+            self.error = str(exc).splitlines()[0]
+            self.duration_s = time.perf_counter() - start
+            runner.close()
+            return self
+        results = [None] * len(plan)
+        budget_end = time.monotonic() + o["class_timeout_s"]
+
+        def write(partial, pending):
+            filled = [r or (CaseResult(c.id, c.check.id, c.kind, c.params, "not_applicable", c.na_reason)
+                            if c.na_reason else CaseResult(c.id, c.check.id, c.kind, c.params, "skipped", pending))
+                      for c, r in zip(plan, results)]
+            self.report = build_report(
+                results=filled, planned_total=len(plan), adapter=runner.adapter,
+                adapter_spec=self.subject.adapter_spec, runner=runner, started_at=started_at,
+                finished_at=None if partial else dt.datetime.now().astimezone(), partial=partial,
+                command=o["command"], expected_failures_path=o["expected_failures_path"])
+            write_report(self.report, self.report_dir)
+
+        try:
+            for i, case in enumerate(plan):
+                left = budget_end - time.monotonic()
+                if self.stop.is_set() or left <= 0:
+                    break
+                runner.timeout_s = min(o["timeout_s"], max(left, 1.0))
+                results[i] = runner.run_case(case, None)
+                if self.on_case:
+                    self.on_case(self.subject, results[i])
+                write(True, "not run: the run has not reached this case yet")
+            interrupted = self.stop.is_set()
+            out_of_time = not interrupted and any(r is None and not c.na_reason for c, r in zip(plan, results))
+            pending = ("not run: interrupted" if interrupted else
+                       f"not run: the class exceeded its {o['class_timeout_s']:g}s budget")
+            write(interrupted or out_of_time, pending)
+            if out_of_time:
+                self.error = f"exceeded the per-class budget of {o['class_timeout_s']:g}s"
+        finally:
+            runner.close()
+            self.duration_s = time.perf_counter() - start
+        return self
+
+
+def run_all(subject_list, options, report_dir, jobs=1, on_subject=None, on_case=None):
+    """Run every subject (``jobs`` at a time). Returns ``{name: SubjectRun}``; Ctrl-C stops them all."""
+    runs = {}
+    for s in subject_list:
+        runs[s.name] = SubjectRun(s, options, os.path.join(report_dir, "classes", safe_name(s.name)), on_case)
+    runnable = [runs[s.name] for s in subject_list if s.adapter_spec]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {pool.submit(r.run): r for r in runnable}
+        try:
+            for fut in concurrent.futures.as_completed(futures):
+                fut.result()
+                if on_subject:
+                    on_subject(futures[fut])
+        except KeyboardInterrupt:
+            for r in runnable:
+                r.stop.set()
+            for fut in futures:
+                fut.cancel()
+            raise
+    return runs
+
+
+def aggregate(subject_list, runs, *, started_at, command, options, interrupted=False):
+    """The aggregate report: every subject's cases (ids prefixed ``Class::``) plus the matrix."""
+    from harness.report import build  # noqa: PLC0415
+    from harness.versions import collect_versions  # noqa: PLC0415
+
+    cases, rows, checks = [], [], {}
+    totals = {"expected": 0, "collected": 0, "total": 0}
+    for s in subject_list:
+        run = runs.get(s.name)
+        rep = run.report if run else None
+        row = {"name": s.name, "adapter": s.adapter_spec, "reason": s.reason or (run.error if run else "") or "",
+               "duration_s": round(run.duration_s, 3) if run else 0.0, "cells": {}}
+        if rep is None:
+            row["status"] = "not_applicable" if not s.adapter_spec else "error"
+            row["counts"] = {k: 0 for k in STATUSES}
+            if s.adapter_spec:
+                totals["expected"] += 1  # a subject that should have run but could not start
+                totals["total"] += 1
+                cases.append({"id": f"{s.name}::<start-up>", "check": "harness.start_up", "kind": "example",
+                              "params": None, "status": "error", "message": row["reason"] or "did not start",
+                              "duration_s": row["duration_s"], "subject": s.name,
+                              "reproduce": f"resize-conformance run --adapter {s.adapter_spec}"})
+            rows.append(row)
+            continue
+        for c in rep["cases"]:
+            c = dict(c, id=f"{s.name}::{c['id']}", subject=s.name)
+            cases.append(c)
+            row["cells"].setdefault(c["check"], []).append(c["status"])
+        for chk in rep.get("checks", []):
+            checks.setdefault(chk["id"], chk)
+        row["cells"] = {k: worst(v) for k, v in row["cells"].items()}
+        row["counts"] = rep["summary"]["counts"]
+        for k in totals:
+            totals[k] += rep["summary"][k]
+        bad = row["counts"]["failed"] + row["counts"]["error"] or rep["summary"]["gate"] == "fail"
+        row["status"] = "failed" if bad else "passed"
+        row["gate"] = rep["summary"]["gate"]
+        row["gate_reasons"] = rep["summary"]["gate_reasons"]
+        row["report"] = os.path.join("classes", safe_name(s.name), "report.json")
+        rows.append(row)
+    end = dt.datetime.now().astimezone()
+    report = {
+        "schema_version": build.SCHEMA_VERSION,
+        "partial": bool(interrupted),
+        "run": {
+            "adapter": {"name": options["family"], "spec": options["family"], "class": "harness.certify",
+                        "capabilities": {"tie_modes": [], "bias_layouts": [], "dtypes": [], "flags": []}},
+            "versions": collect_versions(),
+            "seed": options["seed"],
+            "options": {"profile": options["profile"], "timeout_s": options["timeout_s"],
+                        "select": list(options["select"]), "expected_failures": options["expected_failures_path"],
+                        "jobs": options["jobs"], "class_timeout_s": options["class_timeout_s"]},
+            "started_at": started_at.isoformat(timespec="seconds"),
+            "finished_at": None if interrupted else end.isoformat(timespec="seconds"),
+            "duration_s": round((end - started_at).total_seconds(), 3),
+            "command": command,
+        },
+        "summary": {"counts": count([_Status(c["status"]) for c in cases]), **totals, "gate": "pass",
+                    "gate_reasons": []},
+        "checks": [checks[k] for k in sorted(checks)],
+        "cases": cases,
+        "matrix": {"subjects": rows, "checks": sorted(checks)},
+    }
+    report["summary"]["expected"] = max(report["summary"]["expected"], 0)
+    report = build.to_jsonable(report)
+    verdict, reasons = build.gate(report)
+    report["summary"]["gate"], report["summary"]["gate_reasons"] = verdict, reasons
+    return report
+
+
+@dataclasses.dataclass
+class _Status:
+    status: str
+
+
+def default_jobs():
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def scratch_dir():
+    return tempfile.mkdtemp(prefix="resize-certify-")

@@ -1,0 +1,150 @@
+"""``resize-conformance certify``: run the checks on many subjects (every transformers TF class)
+in isolated worker processes and write a class x check compliance matrix."""
+
+import datetime as dt
+import math
+import os
+import shlex
+import sys
+import threading
+import time
+
+PROG = "resize-conformance"
+
+
+def register(sub, parser_class):
+    p = sub.add_parser("certify", help="certify every class of an adapter family (e.g. transformers)")
+    p.add_argument("--adapter", required=True, metavar="FAMILY",
+                   help="'transformers' (every TF class in its auto mappings) or any single adapter name")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--all", action="store_true", help="every class (the default)")
+    which.add_argument("--model", action="append", default=[], metavar="CLASS",
+                       help="only this class (repeatable), e.g. TFBertForMaskedLM")
+    p.add_argument("--report-dir", default="certify-report", metavar="DIR",
+                   help="where report.json/.md/.html and classes/<Class>/ go (default ./certify-report)")
+    p.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
+                   help="classes run in parallel, one worker process each (default: min(cores, 4))")
+    p.add_argument("--select", action="append", default=[], metavar="PATTERN", help="as for 'run'")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--profile", choices=("dev", "ci", "thorough"), default="ci")
+    p.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS", help="per case (default 120)")
+    p.add_argument("--class-timeout", type=float, default=600.0, metavar="SECONDS",
+                   help="budget per class; cases not reached are reported skipped (default 600)")
+    p.add_argument("--expected-failures", metavar="FILE", default=None,
+                   help="TOML manifest of known defects; the gate honours it, the report shows every failure")
+    p.add_argument("--no-shrink", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="one line per class, no per-case failures")
+    p.set_defaults(func=cmd_certify)
+
+
+def _xfails_for(path):
+    if not path:
+        return lambda name: ()
+    from harness import manifest
+    from harness.cli import UsageError
+
+    try:
+        entries = manifest.load(path)
+    except manifest.ManifestError as exc:
+        raise UsageError(f"bad expected-failures manifest: {exc}") from exc
+    return lambda name: manifest.for_class(entries, name)
+
+
+def cmd_certify(args, argv):
+    from harness import certify
+    from harness.cli import UsageError, _prepare_report_dir, _signals, _raise_interrupt
+
+    for name, value in (("--timeout", args.timeout), ("--class-timeout", args.class_timeout)):
+        if not (value > 0 and math.isfinite(value)):
+            raise UsageError(f"{name} must be a positive number of seconds, not {value:g}")
+    jobs = args.jobs if args.jobs is not None else certify.default_jobs()
+    if jobs < 1:
+        raise UsageError(f"-j must be at least 1, not {jobs}")
+    _prepare_report_dir(args.report_dir)
+    try:
+        subject_list = certify.subjects(args.adapter, args.model)
+    except (ValueError, KeyError, ImportError) as exc:
+        raise UsageError(str(exc)) from exc
+    command = f"{PROG} {shlex.join(argv)}"
+    options = {"family": args.adapter, "seed": args.seed, "profile": args.profile, "timeout_s": args.timeout,
+               "class_timeout_s": args.class_timeout, "select": args.select, "shrink": not args.no_shrink,
+               "jobs": jobs, "expected_failures_path": args.expected_failures,
+               "xfails_for": _xfails_for(args.expected_failures), "command": command}
+    runnable = sum(1 for s in subject_list if s.adapter_spec)
+    print(f"certifying {runnable} classes ({len(subject_list) - runnable} not applicable) "
+          f"with {jobs} worker{'s' if jobs != 1 else ''}", flush=True)
+    lock = threading.Lock()
+    done = [0]
+    started_at = dt.datetime.now().astimezone()
+    t0 = time.perf_counter()
+
+    def on_case(subject, result):
+        if not args.quiet and result.status in ("failed", "error"):
+            with lock:
+                print(f"    {result.status.upper():<7} {subject.name} {result.id}: {result.message[:160]}",
+                      flush=True)
+
+    def on_subject(run):
+        with lock:
+            done[0] += 1
+            rep = run.report
+            if rep is None:
+                line = f"ERROR   ({run.error})"
+            else:
+                c = rep["summary"]["counts"]
+                verdict = "PASS" if rep["summary"]["gate"] == "pass" else "FAIL"
+                line = (f"{verdict:<7} {c['passed']} passed, {c['failed']} failed, {c['error']} error, "
+                        f"{c['xfailed']} xfailed, {c['not_applicable']} n/a")
+            print(f"[{done[0]:>3}/{runnable}] {run.subject.name:<45} {line}  {run.duration_s:.1f}s "
+                  f"(elapsed {time.perf_counter() - t0:.0f}s)", flush=True)
+
+    interrupted = False
+    runs = {}
+    try:
+        with _signals(_raise_interrupt):
+            runs = certify.run_all(subject_list, options, args.report_dir, jobs=jobs,
+                                   on_subject=on_subject, on_case=on_case)
+    except KeyboardInterrupt:
+        interrupted = True
+        runs = getattr(certify.run_all, "last_runs", runs)
+    report = certify.aggregate(subject_list, _collect(subject_list, args.report_dir, runs),
+                               started_at=started_at, command=command, options=options,
+                               interrupted=interrupted)
+    report["run"]["options"]["wall_s"] = round(time.perf_counter() - t0, 1)
+    _write(report, args.report_dir)
+    s = report["summary"]
+    print(f"\n{len(subject_list)} classes: " + ", ".join(
+        f"{sum(1 for r in report['matrix']['subjects'] if r['status'] == k)} {k}"
+        for k in ("passed", "failed", "error", "not_applicable")))
+    print(f"cases: " + ", ".join(f"{v} {k}" for k, v in s["counts"].items() if v))
+    print(f"collected {s['collected']} of {s['expected']} expected cases; gate: {s['gate'].upper()}")
+    for reason in s["gate_reasons"]:
+        print(f"  - {reason}")
+    print(f"wall time {time.perf_counter() - t0:.0f}s; report: {os.path.join(args.report_dir, 'report.json')}")
+    if interrupted:
+        print(f"{PROG}: interrupted; partial report written", file=sys.stderr)
+        return 130
+    return 0 if s["gate"] == "pass" else 1
+
+
+def _collect(subject_list, report_dir, runs):
+    """Runs as returned, or (after an interrupt) rebuilt from the per-class reports on disk."""
+    if runs:
+        return runs
+    from harness import certify
+    from harness.report import load_report
+
+    out = {}
+    for s in subject_list:
+        path = os.path.join(report_dir, "classes", certify.safe_name(s.name), "report.json")
+        if os.path.exists(path):
+            run = certify.SubjectRun(s, {}, os.path.dirname(path))
+            run.report = load_report(path)
+            out[s.name] = run
+    return out
+
+
+def _write(report, report_dir):
+    from harness.report import write_report
+
+    write_report(report, report_dir)
