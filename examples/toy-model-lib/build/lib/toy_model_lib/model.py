@@ -1,0 +1,62 @@
+"""ToyLM: embedding -> mean -> untied LM head with a [V] bias. Its own resize, written by hand."""
+
+import os
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+
+class ToyLM(tf.Module):
+    def __init__(self, vocab_size, width=8, seed=0):
+        super().__init__(name="toy_lm")
+        rng = np.random.default_rng(seed)
+        self.vocab_size = vocab_size
+        self.embeddings = tf.Variable(rng.normal(0, 0.02, (vocab_size, width)).astype("f4"), name="embeddings")
+        self.decoder = tf.Variable(rng.normal(0, 0.02, (vocab_size, width)).astype("f4"), name="decoder")
+        self.bias = tf.Variable(rng.normal(0, 0.02, (vocab_size,)).astype("f4"), name="bias")
+        self.seed = seed
+
+    def __call__(self, ids):
+        rows = tf.shape(self.embeddings, out_type=ids.dtype)[0]
+        with tf.control_dependencies([tf.debugging.assert_non_negative(ids), tf.debugging.assert_less(ids, rows)]):
+            hidden = tf.reduce_mean(tf.gather(self.embeddings, ids), axis=1, keepdims=True)
+        return tf.matmul(tf.broadcast_to(hidden, [tf.shape(ids)[0], tf.shape(ids)[1], hidden.shape[-1]]),
+                         self.decoder, transpose_b=True) + self.bias
+
+    def resize_token_embeddings(self, new_num_tokens):
+        if new_num_tokens is None:
+            return self.embeddings
+        if isinstance(new_num_tokens, bool) or not isinstance(new_num_tokens, (int, np.integer)) \
+                or not 0 < new_num_tokens < 2**31:
+            raise ValueError(f"new_num_tokens must be a positive int32, got {new_num_tokens!r}")
+        n = int(new_num_tokens)
+        if n == self.vocab_size:
+            return self.embeddings
+        rng = np.random.default_rng(self.seed + n)
+        keep = min(n, self.vocab_size)
+
+        def grow(var, init):
+            old = var.numpy()
+            extra = init((n - keep,) + old.shape[1:]).astype(old.dtype)
+            return tf.Variable(np.concatenate([old[:keep], extra]), name=var.name.split(":")[0],
+                               trainable=var.trainable)
+
+        self.embeddings = grow(self.embeddings, lambda s: np.clip(rng.normal(0, 0.02, s), -0.04, 0.04))
+        self.decoder = grow(self.decoder, lambda s: np.clip(rng.normal(0, 0.02, s), -0.04, 0.04))
+        self.bias = self._resize_bias(n, keep)
+        self.vocab_size = n
+        return self.embeddings
+
+    def _resize_bias(self, n, keep):
+        old = self.bias.numpy()
+        return tf.Variable(np.concatenate([old[:keep], np.zeros(n - keep, old.dtype)]), name="bias")
+
+
+class BuggyToyLM(ToyLM):
+    """The same model with a classic bug: new bias entries copied from the last old entry."""
+
+    def _resize_bias(self, n, keep):
+        old = self.bias.numpy()
+        return tf.Variable(np.concatenate([old[:keep], np.full(n - keep, old[-1], old.dtype)]), name="bias")
