@@ -84,8 +84,12 @@ def expect_close(observed, expected, what, *, atol=0.0, rtol=0.0):
 
 def expect_raises(fn, what):
     """Call ``fn``; fail if it does *not* raise. Returns the exception."""
+    from harness.contract import AdapterContractError
+
     try:
         result = fn()
+    except AdapterContractError:
+        raise
     except Exception as exc:  # noqa: BLE001 - any exception is the wanted outcome
         return exc
     fail(f"{what}: expected an error, but the call returned {type(result).__name__}",
@@ -94,9 +98,11 @@ def expect_raises(fn, what):
 
 def expect_ok(fn, what):
     """Call ``fn``; an exception means the property fails (not a harness error)."""
+    from harness.contract import AdapterContractError
+
     try:
         return fn()
-    except CheckFailure:
+    except (CheckFailure, AdapterContractError):
         raise
     except Exception as exc:  # noqa: BLE001
         fail(f"{what} raised {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",

@@ -227,7 +227,11 @@ class IsolatedRunner:
             result.details["output_bytes"] = produced
         rss = worker.rss_mb()
         if rss is not None and self.max_rss_mb and rss > self.max_rss_mb:
-            result.details["worker_restarted"] = f"worker RSS {rss:.0f} MB > limit {self.max_rss_mb} MB"
+            result.details["status_before_memory_limit"] = result.status
+            result.status = "error"
+            result.message = (f"memory: the worker's RSS reached {rss:.0f} MB (limit {self.max_rss_mb} MB) "
+                              "during this case; the worker was restarted for the next cases")
+            result.reproduce = result.reproduce or self.reproduce_command(case)
             self._drop_worker()
         return result
 

@@ -1,6 +1,7 @@
 """Run checks against an adapter: plan the cases, run each with a timeout, and
 return one ``CaseResult`` per (check, parameter set)."""
 
+import copy
 import dataclasses
 import fnmatch
 import shlex
@@ -16,6 +17,7 @@ from hypothesis.errors import HypothesisException
 
 from harness import applicability, checks as registry, profiles
 from harness.compare import CheckFailure
+from harness.contract import AdapterContractError, CheckedAdapter
 from harness.context import CheckContext
 from harness.results import CaseResult
 
@@ -69,6 +71,34 @@ def default_adapter_spec(adapter):
     if name in BUILTINS and BUILTINS[name] == target:
         return name
     return target
+
+
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _plain(value, depth=0):
+    """A comparable copy of plain data (dict/list/tuple/set of scalars); None for anything else."""
+    if isinstance(value, _PLAIN):
+        return value
+    if depth > 4:
+        return None
+    if isinstance(value, dict):
+        return {repr(k): _plain(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, depth + 1) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted(repr(v) for v in value)
+    return None
+
+
+def shared_state_value(value):
+    return _plain(value) is not None
+
+
+def shared_state(adapter):
+    """The adapter's public plain-data attributes: what every case shares through the adapter."""
+    return {k: _plain(v) for k, v in vars(adapter).items() if not k.startswith("_")} \
+        if hasattr(adapter, "__dict__") else {}
 
 
 class CaseTimeout(Exception):
@@ -162,8 +192,11 @@ class Runner:
         if case.na_reason:
             return CaseResult(case.id, case.check.id, case.kind, case.params, "not_applicable",
                               case.na_reason)
-        ctx = CheckContext(self.adapter, self.caps, self.case_seed(case), workdir=tmp_root)
+        ctx = CheckContext(CheckedAdapter(self.adapter), self.caps, self.case_seed(case), workdir=tmp_root)
         drawn = {}
+        before = shared_state(self.adapter)
+        saved = {k: copy.deepcopy(v) for k, v in vars(self.adapter).items()
+                 if not k.startswith("_") and shared_state_value(v)} if hasattr(self.adapter, "__dict__") else {}
         start = time.perf_counter()
         try:
             if case.kind == "property":
@@ -179,6 +212,8 @@ class Runner:
             status, message, extra = "failed", str(exc) or "assertion failed", {}
         except CaseTimeout as exc:
             status, message, extra = "error", str(exc), {}
+        except AdapterContractError as exc:
+            status, message, extra = "error", f"adapter contract violation: {exc}", {}
         except Exception as exc:  # noqa: BLE001 - an error is a result, not a crash
             status = "error"
             message = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
@@ -187,6 +222,16 @@ class Runner:
             if isinstance(exc, HypothesisException):
                 message = f"hypothesis: {message}"
         duration = time.perf_counter() - start
+        after = shared_state(self.adapter)
+        if after != before:
+            changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+            for key in changed:  # restore, so later cases are unaffected
+                if key in saved:
+                    setattr(self.adapter, key, copy.deepcopy(saved[key]))
+            status = "error"
+            message = (f"the adapter changed its shared state during this case (attribute(s) "
+                       f"{', '.join(changed)}: {before.get(changed[0])!r} -> {after.get(changed[0])!r}); "
+                       "restored for the next cases")
         details = extra.get("details") or {}
         params = case.params
         if case.kind == "property":

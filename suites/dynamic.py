@@ -18,7 +18,7 @@ TOL = {"float32": 1e-5, "float16": 2e-3, "bfloat16": 2e-2}
 def traced_forward(ctx, p):
     a = ctx.adapter
     model = ctx.build(p)
-    expect_ok(lambda: a.resize(model, p["new"]), f"resize {p['old']} -> {p['new']}")
+    a.resize(model, p["new"])
     fn = tf.function(lambda ids: a.call(model, ids),
                      input_signature=[tf.TensorSpec([None, None], tf.int32)])
     ids_a = ctx.ids(p["new"], batch=2, length=5)

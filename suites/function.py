@@ -15,6 +15,6 @@ def kept_logits(ctx, p):
     keep = min(p["old"], p["new"])
     ids = ctx.ids(keep, batch=2, length=6)
     before = a.forward(model, ids)
-    expect_ok(lambda: a.resize(model, p["new"]), f"resize {p['old']} -> {p['new']}")
+    a.resize(model, p["new"])
     after = expect_ok(lambda: a.forward(model, ids), "forward after resize")
     expect_close(after[..., :keep], before[..., :keep], "logits of kept tokens", atol=1e-5, rtol=1e-5)

@@ -4,7 +4,7 @@ freshly built model of the new size has."""
 from collections import Counter
 
 from harness.checks import check
-from harness.compare import expect, expect_ok
+from harness.compare import expect
 from suites._params import GROW_CASES, SHRINK_CASES, strategy
 
 
@@ -14,7 +14,7 @@ from suites._params import GROW_CASES, SHRINK_CASES, strategy
 def no_stale(ctx, p):
     a = ctx.adapter
     model = ctx.build(p)
-    expect_ok(lambda: a.resize(model, p["new"]), f"resize {p['old']} -> {p['new']}")
+    a.resize(model, p["new"])
     fresh = ctx.build(p, vocab_size=p["new"])
     got = Counter(shape for _, shape in a.variable_shapes(model))
     want = Counter(shape for _, shape in a.variable_shapes(fresh))

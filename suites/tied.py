@@ -20,7 +20,7 @@ def still_tied(ctx, p):
     a = ctx.adapter
     model = ctx.build(p)
     expect(a.is_tied(model), "the freshly built model is not tied (adapter or build problem)")
-    expect_ok(lambda: a.resize(model, p["new"]), f"resize {p['old']} -> {p['new']}")
+    a.resize(model, p["new"])
     after = snapshot(a, model)
     expect(after.tied, "after resize the output embeddings are no longer the same variable as the input ones",
            expected={"tied": True}, observed={"tied": False})
@@ -34,7 +34,7 @@ def still_tied(ctx, p):
 def tie_survives_training(ctx, p):
     a = ctx.adapter
     model = ctx.build(p)
-    expect_ok(lambda: a.resize(model, p["new"]), f"resize {p['old']} -> {p['new']}")
+    a.resize(model, p["new"])
     before = a.read_input_matrix(model).copy()
     ids = ctx.ids_covering(0, p["new"])
     loss = expect_ok(lambda: a.train_step(model, ids), "train step after resize")

@@ -50,3 +50,63 @@ class FloodsOutput(ReferenceAdapter):
 class RaisesInBuild(ReferenceAdapter):
     def build(self, spec):
         raise RuntimeError("build exploded")
+
+
+class RaisesInResize(ReferenceAdapter):
+    def resize(self, model, n):
+        raise RuntimeError("resize exploded")
+
+
+class RaisesInReadBack(ReferenceAdapter):
+    def read_config_vocab_size(self, model):
+        raise KeyError("vocab_size")
+
+
+class ReadsBackNaN(ReferenceAdapter):
+    """Read-back returns NaN/Inf even for a freshly built model."""
+
+    def read_input_matrix(self, model):
+        m = super().read_input_matrix(model).copy()
+        m[0, 0] = float("nan")
+        return m
+
+
+class ReadsBackWrongRank(ReferenceAdapter):
+    def read_input_matrix(self, model):
+        return super().read_input_matrix(model).ravel()
+
+
+class ReadsBackStrings(ReferenceAdapter):
+    def read_output_matrix(self, model):
+        return [["a", "b"]]
+
+
+class SharedConfig(ReferenceAdapter):
+    """Builds every model from one shared config that resize mutates (a classic bug)."""
+
+    def __init__(self):
+        self.shared = {"vocab_size_override": None}
+
+    def build(self, spec):
+        import dataclasses
+
+        n = self.shared["vocab_size_override"] or spec.vocab_size
+        return super().build(dataclasses.replace(spec, vocab_size=n))
+
+    def resize(self, model, n):
+        out = super().resize(model, n)
+        if isinstance(n, int):
+            self.shared["vocab_size_override"] = n
+        return out
+
+
+class LeaksMemory(ReferenceAdapter):
+    """Keeps 300 MB per resize alive forever."""
+
+    hoard = []
+
+    def resize(self, model, n):
+        import numpy as np
+
+        self.hoard.append(np.ones(300 * 1024 * 1024 // 8))
+        return super().resize(model, n)

@@ -62,3 +62,66 @@ def test_unknown_adapter_in_worker_is_a_usage_error(tmp_path, capsys):
     assert cli.main(["run", "--adapter", "faulty:Nope", "--report-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "has no attribute" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("adapter, fault", [
+    ("faulty:RaisesInResize", "RuntimeError: resize exploded"),
+    ("faulty:RaisesInReadBack", "KeyError: 'vocab_size'"),
+    ("faulty:ReadsBackNaN", "adapter contract violation: the input matrix of a freshly built model holds 1 NaN/Inf"),
+    ("faulty:ReadsBackWrongRank", "adapter contract violation: read_input_matrix returned shape"),
+    ("faulty:ReadsBackStrings", "adapter contract violation: read_output_matrix returned dtype <U1"),
+])
+def test_faults_in_process_are_errors_naming_the_fault(tmp_path, adapter, fault):
+    code = cli.main(["run", "--adapter", adapter, "--report-dir", str(tmp_path), "--profile", "dev",
+                     "--quiet", "--in-process", "--select", ONE_GROW])
+    case = load_report(tmp_path)["cases"][0]
+    assert code == 1 and case["status"] == "error" and fault in case["message"], case["message"]
+
+
+def test_shared_state_mutation_is_attributed_and_restored(tmp_path):
+    second = "grow.shape[bias=vector,dtype=float32,new=40,old=8,tie=untied,width=8]"
+    code = cli.main(["run", "--adapter", "faulty:SharedConfig", "--report-dir", str(tmp_path), "--profile", "dev",
+                     "--quiet", "--in-process", "--select", ONE_GROW, "--select", second, "--select", NOOP])
+    cases = {c["id"]: c for c in load_report(tmp_path)["cases"]}
+    assert code == 1
+    assert cases[ONE_GROW]["status"] == "error" and "changed its shared state" in cases[ONE_GROW]["message"]
+    assert cases[second]["status"] == "error"  # it resizes too: attributed to itself, not to the next case
+    assert cases[NOOP]["status"] == "passed"
+
+
+def test_leak_over_limit(tmp_path):
+    args = ["run", "--adapter", "faulty:LeaksMemory", "--report-dir", str(tmp_path), "--profile", "dev",
+            "--quiet", "--worker-memory-mb", "900", "--select", ONE_GROW, "--select", NOOP]
+    code = cli.main(args)
+    cases = {c["id"]: c for c in load_report(tmp_path)["cases"]}
+    assert code == 1
+    assert cases[ONE_GROW]["status"] == "error" and "memory: the worker's RSS reached" in cases[ONE_GROW]["message"]
+    assert cases[NOOP]["status"] == "passed"
+
+
+def test_resume_runs_only_what_is_left(tmp_path, capsys):
+    base = ["run", "--adapter", "reference", "--report-dir", str(tmp_path), "--profile", "dev", "--quiet",
+            "--in-process", "--select", "grow.shape"]
+    assert cli.main(base) == 0
+    first = load_report(tmp_path)
+    assert cli.main(base + ["--resume"]) == 0
+    assert "reusing 5 finished cases" in capsys.readouterr().err
+    second = load_report(tmp_path)
+    assert [c["duration_s"] for c in second["cases"]] == [c["duration_s"] for c in first["cases"]]
+    assert cli.main(base[:-2] + ["--select", "grow", "--resume"]) == 2  # a different selection is refused
+
+
+def test_same_seed_same_report(tmp_path):
+    def strip(r):
+        for k in ("started_at", "finished_at", "duration_s", "command"):
+            r["run"].pop(k)
+        for c in r["cases"]:
+            c.pop("duration_s")
+        return r
+
+    args = ["run", "--adapter", "mutants:DropsARow", "--profile", "dev", "--quiet", "--in-process",
+            "--select", "grow.prefix_preserved", "--select", "shrink.shape"]
+    cli.main(args + ["--report-dir", str(tmp_path / "a")])
+    cli.main(args + ["--report-dir", str(tmp_path / "b")])
+    a, b = strip(load_report(tmp_path / "a")), strip(load_report(tmp_path / "b"))
+    assert a == b and a["summary"]["counts"]["failed"] > 0
