@@ -27,6 +27,14 @@ FLAGS = (
     "min_vocab_size",      # enforces ModelSpec.min_vocab_size on shrink
     "rejects_out_of_range_ids",  # forward raises on ids outside [0, V)
     "cached_vocab_sizes",  # read_cached_vocab_sizes() reports per-layer copies
+    "pad_to_multiple_of",  # resize_padded(): resize rounding the size up to a multiple
+    "mean_resizing",       # resize_mean(): new rows/bias from the old rows' statistics
+    "vocab_remap",         # remap() / remap_matrix(): warm start from an old to a new vocabulary
+    "width_resize",        # resize_width() / resize_width_matrix() / read_config_width(): hidden size
+    "rnn_cells",           # build_cell() / resize_cell() / run_cell() / cell_weights() / cell_config()
+    "load_matrix",         # build() honours spec.width and load_weights() writes given arrays (golden files)
+    "reference_rng",       # new rows drawn like the reference's seeded RNG: resize_matrix() like
+                           # reference.resize_matrix(m, n, seed=0), resize_seeded() (golden files)
 )
 
 
@@ -149,6 +157,64 @@ class Adapter:
 
     def assign(self, model, which, values):
         """Write ``values`` into weight ``which`` (``input``, ``output``, ``bias:<key>``)."""
+        raise NotImplementedError
+
+    def load_weights(self, model, weights):
+        """Write stored arrays ``{"input"|"output"|"bias:<key>": ndarray}`` into the live weights of
+        a model built with matching shapes (capability ``load_matrix``)."""
+        raise NotImplementedError
+
+    def resize_seeded(self, model, new_num_tokens, seed):
+        """``resize()`` drawing new rows from the reference's stateless RNG with ``seed`` (input rows
+        ``seed``, an untied output ``seed + 1``), as ``reference.resize_token_embeddings(model, n,
+        seed=seed)`` does (capability ``reference_rng``)."""
+        raise NotImplementedError
+
+    # -- more resize operations (suites pad, mean_init, remap, width, rnn) ------
+    def resize_padded(self, model, new_num_tokens, pad_to_multiple_of):
+        """Resize rounding up to a multiple (``new_num_tokens=None`` pads the current size)."""
+        raise NotImplementedError
+
+    def resize_mean(self, model, new_num_tokens, seed):
+        """Resize with mean-resizing initialisation, seeded (capability ``mean_resizing``)."""
+        raise NotImplementedError
+
+    def remap(self, model, old_vocab, new_vocab, initializer=None):
+        """Warm-start the model from ``old_vocab`` rows to ``new_vocab`` rows (``vocab_remap``)."""
+        raise NotImplementedError
+
+    def remap_matrix(self, old_vocab, new_vocab, matrix, initializer=None):
+        """Matrix-level remap; ``initializer(shape, dtype)`` fills rows of new tokens (``vocab_remap``)."""
+        raise NotImplementedError
+
+    def resize_width(self, model, new_width, projection=None):
+        """Change the embedding width (hidden size) of the model (``width_resize``)."""
+        raise NotImplementedError
+
+    def resize_width_matrix(self, matrix, new_width, projection=None):
+        """``[V, H] -> [V, new_width]``: zero-pad, truncate, or ``matrix @ projection``."""
+        raise NotImplementedError
+
+    def read_config_width(self, model) -> int:
+        raise NotImplementedError
+
+    def build_cell(self, spec: dict):
+        """A built RNN cell for ``{"cell", "units", "input_dim", "seed"}`` (``rnn_cells``)."""
+        raise NotImplementedError
+
+    def resize_cell(self, cell, new_units):
+        """The cell resized to ``new_units`` (a new or the same object)."""
+        raise NotImplementedError
+
+    def run_cell(self, cell, inputs, states) -> np.ndarray:
+        """Outputs ``[B, T, units]`` of the cell over ``inputs [B, T, D]`` from ``states`` (list)."""
+        raise NotImplementedError
+
+    def cell_weights(self, cell) -> dict:
+        """``{"kernel", "recurrent_kernel"[, "bias"]}`` as NumPy, read from the variables."""
+        raise NotImplementedError
+
+    def cell_config(self, cell) -> dict:
         raise NotImplementedError
 
     def describe(self) -> dict:

@@ -43,6 +43,13 @@ exit codes:
 # parser(s) with ``set_defaults(func=handler)``; ``handler(args, argv)`` returns an exit code
 # and raises ``harness.cli.UsageError`` for bad input. Keep these imports light (lazy TF).
 COMMAND_MODULES = [
+    "harness.commands.certify",
+    "harness.commands.merge",
+    "harness.commands.golden",
+    "harness.commands.diff",
+    "harness.commands.junit",
+    "harness.commands.matrix",
+    "harness.commands.bench",
 ]
 
 
@@ -84,7 +91,21 @@ def build_parser():
     run.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
                      help="time limit per case (default 300)")
     run.add_argument("--no-shrink", action="store_true", help="do not shrink falsifying examples")
+    run.add_argument("--baseline", metavar="REPORT", default=None,
+                     help="gate only on regressions against this committed report.json")
+    run.add_argument("--shard", metavar="I/N", default=None,
+                     help="run only shard I of N (deterministic split of the cases); join with 'merge'")
+    run.add_argument("--worker-memory-mb", type=int, default=8192, metavar="MB",
+                     help="restart the worker (and mark the case an error) when its RSS exceeds this")
+    run.add_argument("--resume", action="store_true",
+                     help="keep the results of an earlier (interrupted) run in --report-dir and run only the rest")
+    run.add_argument("--in-process", action="store_true",
+                     help="run cases in this process (for debugging); by default they run in a worker "
+                          "process that is killed on timeout and replaced after a crash")
     run.add_argument("--quiet", action="store_true", help="print only failures, errors and the summary")
+    run.add_argument("--html", action="store_true", help="also write a self-contained report.html")
+    run.add_argument("--expected-failures", metavar="FILE", default=None,
+                     help="TOML manifest of known defects (harness/manifest.py); entries for the adapter's class apply")
     run.set_defaults(func=cmd_run)
 
     lc = sub.add_parser("list-checks", help="list every check and the property it tests")
@@ -187,13 +208,29 @@ def _make_runner(args):
         raise UsageError(str(exc)) from exc
     except Exception as exc:  # noqa: BLE001 - the user's adapter failed to construct
         raise UsageError(f"cannot create adapter {args.adapter!r}: {type(exc).__name__}: {exc}") from exc
+    xfails = getattr(args, "expected_failure_entries", ())
     try:
         return Runner(adapter, adapter_spec=args.adapter, seed=args.seed, profile=args.profile,
-                      timeout_s=args.timeout, select=args.select, shrink=not args.no_shrink)
+                      timeout_s=args.timeout, select=args.select, shrink=not args.no_shrink,
+                      expected_failures=xfails)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     except Exception as exc:  # noqa: BLE001 - e.g. capabilities() raised
         raise UsageError(f"adapter {args.adapter!r} is unusable: {type(exc).__name__}: {exc}") from exc
+
+
+def _expected_failures(args):
+    """ExpectedFailures of ``--expected-failures`` whose class glob matches the adapter's model class
+    (``transformers/<Class>`` -> ``<Class>``, else the adapter name)."""
+    if not getattr(args, "expected_failures", None):
+        return ()
+    from harness import manifest  # noqa: PLC0415
+
+    try:
+        entries = manifest.load(args.expected_failures)
+    except manifest.ManifestError as exc:
+        raise UsageError(f"bad expected-failures manifest: {exc}") from exc
+    return manifest.for_class(entries, args.adapter.split("/", 1)[-1])
 
 
 @contextlib.contextmanager
@@ -249,15 +286,19 @@ class _Session:
             results=self._filled(pending), planned_total=len(self.plan), adapter=self.runner.adapter,
             adapter_spec=self.args.adapter, runner=self.runner, started_at=self.started_at,
             finished_at=None if partial else dt.datetime.now().astimezone(), partial=partial,
-            command=self.command)
+            command=self.command, expected_failures_path=getattr(self.args, "expected_failures", None))
 
     def write(self, *, partial, pending, final):
         """Write the report; an invalid report is kept as report.invalid.json, then re-raised."""
         from harness.report import build, write_report, write_text_atomic  # noqa: PLC0415
 
-        report = self.report(partial=partial, pending=pending)
+        report = _decorate(self.report(partial=partial, pending=pending), self)
         try:
             write_report(report, self.args.report_dir)
+            if getattr(self.args, "html", False) and final:
+                from harness.report.html import render_html  # noqa: PLC0415
+
+                write_text_atomic(os.path.join(self.args.report_dir, "report.html"), render_html(report))
         except ValueError:
             write_text_atomic(os.path.join(self.args.report_dir, "report.invalid.json"), build.dumps(report))
             raise
@@ -281,6 +322,8 @@ class _Session:
                     if self.runner.stop_requested:
                         interrupted = True
                         break
+                    if self.results[i] is not None:  # reused by --resume
+                        continue
                     self.results[i] = self.runner.run_case(case, tmp_root)
                     _progress(self.results[i], i + 1, total, self.args.quiet)
                     self.write(partial=True, pending=PENDING, final=False)
@@ -349,8 +392,115 @@ def cmd_run(args, argv):
     if not (args.timeout > 0 and math.isfinite(args.timeout)):
         raise UsageError(f"--timeout must be a positive number of seconds, not {args.timeout:g}")
     _prepare_report_dir(args.report_dir)
-    runner = _make_runner(args)
+    args.expected_failure_entries = _expected_failures(args)
+    args.baseline_report = _load_baseline(args)
+    if args.shard:
+        from harness import shard  # noqa: PLC0415
+
+        try:
+            shard.parse(args.shard)
+        except shard.ShardError as exc:
+            raise UsageError(str(exc)) from exc
+    runner = _make_runner(args) if args.in_process else _make_isolated_runner(args)
+    try:
+        return _run_session(runner, args, argv)
+    finally:
+        if hasattr(runner, "close"):
+            runner.close()
+
+
+def _make_isolated_runner(args):
+    """A runner whose cases run in a worker process; start-up problems are usage errors."""
+    from harness.isolation import IsolatedRunner, WorkerError  # noqa: PLC0415
+
+    runner = IsolatedRunner(args.adapter, seed=args.seed, profile=args.profile, timeout_s=args.timeout,
+                            max_rss_mb=args.worker_memory_mb,
+                            select=args.select, shrink=not args.no_shrink,
+                            expected_failures=getattr(args, "expected_failure_entries", ()))
+    try:
+        runner.plan()
+    except WorkerError as exc:
+        runner.close()
+        raise UsageError(str(exc).splitlines()[0]) from exc
+    return runner
+
+
+def _decorate(report, session):
+    """Shard bookkeeping and the baseline gate, applied to every report this run writes."""
+    from harness import gate, shard  # noqa: PLC0415
+
+    args = session.args
+    if getattr(session, "shard", None):
+        shard.annotate(report, *session.shard, session.full_plan_ids)
+    if getattr(args, "baseline_report", None) is not None:
+        gate.apply_baseline(report, args.baseline_report, args.baseline)
+    return report
+
+
+_RESUME_SAME = (("adapter", "spec"), ("seed",), ("options", "profile"), ("options", "select"), ("versions",))
+
+
+def _resume(session):
+    """Reuse the finished cases of the report already in --report-dir, if it is the same run."""
+    from harness.report import load_report  # noqa: PLC0415
+    from harness.results import RAN, CaseResult  # noqa: PLC0415
+
+    path = os.path.join(session.args.report_dir, "report.json")
+    if not os.path.exists(path):
+        print(f"{PROG}: --resume: no earlier report in {session.args.report_dir}; starting over", file=sys.stderr)
+        return
+    try:
+        old = load_report(path)
+    except (OSError, ValueError) as exc:
+        print(f"{PROG}: --resume: ignoring unreadable earlier report ({_one_line(exc)}); starting over",
+              file=sys.stderr)
+        return
+    current = session.report(partial=True, pending=PENDING)["run"]
+    for keys in _RESUME_SAME:
+        a, b = old["run"], current
+        for k in keys:
+            a, b = (a or {}).get(k), (b or {}).get(k)
+        if a != b:
+            raise UsageError(f"--resume: the earlier report differs in run.{'.'.join(keys)} "
+                             f"({a!r} vs {b!r}); use another --report-dir or drop --resume")
+    done = {c["id"]: c for c in old["cases"] if c["status"] in RAN}
+    fields = {"id", "check", "kind", "params", "status", "message", "duration_s", "expected", "observed",
+              "details", "reproduce", "seed"}
+    reused = 0
+    for i, case in enumerate(session.plan):
+        if case.id in done:
+            session.results[i] = CaseResult(**{"params": None, **{k: v for k, v in done[case.id].items()
+                                                                   if k in fields}})
+            reused += 1
+    print(f"{PROG}: --resume: reusing {reused} finished cases from {path}", file=sys.stderr)
+
+
+def _load_baseline(args):
+    if not args.baseline:
+        return None
+    from harness.report import load_report  # noqa: PLC0415
+
+    try:
+        return load_report(args.baseline)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot use baseline {args.baseline!r}: {_one_line(exc)}") from exc
+
+
+def _run_session(runner, args, argv):
     session = _Session(runner, args, argv)
+    session.shard = None
+    if args.shard:
+        from harness import shard  # noqa: PLC0415
+
+        try:
+            session.shard = shard.parse(args.shard)
+        except shard.ShardError as exc:
+            raise UsageError(str(exc)) from exc
+        session.full_plan_ids = [c.id for c in session.plan]
+        session.plan = shard.select(session.plan, *session.shard)
+        session.results = [None] * len(session.plan)
+    if args.resume:
+        _resume(session)
     if not session.plan:
         raise UsageError(f"no case matches --select {' '.join(args.select)} "
                          f"(see '{PROG} list-checks')")

@@ -7,6 +7,8 @@ from importlib import metadata
 ENTRY_POINT_GROUP = "tf_resize_conformance.adapters"
 BUILTINS = {
     "reference": "harness.adapters.reference:ReferenceAdapter",
+    "keras_rnn": "harness.adapters.keras_rnn:KerasRNNAdapter",
+    "keras3_reversible": "harness.adapters.keras3_reversible:Keras3ReversibleAdapter",
 }
 
 
@@ -44,7 +46,11 @@ def _load_target(target):
 
 def resolve(name):
     """Return an adapter instance for a built-in name, an entry-point name or 'module:factory'."""
-    if name in BUILTINS:
+    if name.startswith("transformers/"):  # transformers/<TF model class>, e.g. transformers/TFBertForMaskedLM
+        from harness.adapters.transformers_adapter import TransformersAdapter  # noqa: PLC0415 - imports TF
+
+        factory = lambda: TransformersAdapter(name.split("/", 1)[1])  # noqa: E731
+    elif name in BUILTINS:
         factory = _load_target(BUILTINS[name])
     elif ":" in name:
         factory = _load_target(name)

@@ -15,11 +15,18 @@ from reference.matrix import (  # noqa: E402
     resize_variable,
     truncated_normal_initializer,
 )
+from reference.mean_init import mean_resize_matrix  # noqa: E402
 from reference.model_resize import is_tied, resize_token_embeddings  # noqa: E402
+from reference.pad import padded_num_tokens  # noqa: E402
+from reference.remap import load_vocabulary, remap_matrix, remap_token_embeddings  # noqa: E402
+from reference.rnn import resize_rnn_cell  # noqa: E402
+from reference.width import resize_model_width, resize_width  # noqa: E402
 from reference.validate import validate_num_tokens  # noqa: E402
 
 __all__ = [
     "NonFiniteError", "ResizeError", "ResizeTypeError", "is_tied", "resize_bias_dict",
     "resize_last_axis", "resize_matrix", "resize_token_embeddings", "resize_variable",
     "truncated_normal_initializer", "validate_num_tokens",
+    "load_vocabulary", "mean_resize_matrix", "padded_num_tokens", "remap_matrix", "remap_token_embeddings",
+    "resize_model_width", "resize_rnn_cell", "resize_width",
 ]

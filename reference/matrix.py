@@ -7,14 +7,18 @@ rows are bit-identical to ``m``'s and whose other rows come from the initializer
 bfloat16, float32, float64), and runs eagerly or inside ``tf.function`` with
 unknown static dimensions (``new_num_tokens`` may then be a scalar int tensor).
 
-Memory: the result is built by one ``concat`` of the kept prefix and the new rows,
-so the only full-size allocation is the result itself (plus the prefix slice when
-the source is a variable); nothing of size old+new is materialised.
+Cost: a grow is one ``concat`` of the kept prefix and the new rows, so the result is
+the only full-size allocation and its bytes are written once; the prefix is a slice
+that aliases the source (a variable's buffer too), and a shrink returns that alias
+without copying. ``resize_variable`` wraps the result in a Variable that shares its
+buffer. ``benchmarks/`` has the measurements (``resize-conformance bench``).
 
 Non-finite policy (``nonfinite=``):
 * ``"error"`` (default): NaN/Inf in a row that is kept raises ``NonFiniteError``
   eagerly (``InvalidArgumentError`` from ``check_numerics`` inside a graph);
-  rows that a shrink drops are not inspected;
+  rows that a shrink drops are not inspected. The scan is one multi-threaded sum
+  (NaN and Inf always make it non-finite); only a non-finite sum, which an overflow
+  of finite values can also give, runs the exact ``check_numerics``;
 * ``"keep"``: values are copied as they are.
 """
 
@@ -91,6 +95,11 @@ def _check_matrix(x, rank_name="matrix", min_rank=2, exact_rank=2):
             raise ResizeError(f"{rank_name} must have rank >= {min_rank}, got shape {x.shape}")
 
 
+def _sum_is_finite(x):
+    """Scalar bool tensor: the sum of ``x`` is finite (so ``x`` holds no NaN/Inf)."""
+    return tf.math.is_finite(tf.reduce_sum(x))
+
+
 def _finite_or_raise(prefix, what, policy):
     if policy not in NONFINITE_POLICIES:
         raise ResizeError(f"nonfinite must be one of {NONFINITE_POLICIES}, got {policy!r}")
@@ -98,11 +107,18 @@ def _finite_or_raise(prefix, what, policy):
         return prefix
     msg = f"{what} holds NaN or Inf in rows that the resize keeps"
     if tf.executing_eagerly():
+        if bool(_sum_is_finite(prefix)):
+            return prefix
         try:
             return tf.debugging.check_numerics(prefix, msg)
         except tf.errors.InvalidArgumentError:
             raise NonFiniteError(msg + " (pass nonfinite='keep' to copy them as they are)") from None
-    return tf.debugging.check_numerics(prefix, msg)
+    # In a graph: the exact scan runs over every kept row only when the sum is not finite, and
+    # over none otherwise (a slice of the leading axis is a view; no cond to trace).
+    lead = tf.where(_sum_is_finite(prefix), 0, tf.shape(prefix)[0])
+    checked = tf.debugging.check_numerics(prefix[:lead], msg)
+    with tf.control_dependencies([checked]):
+        return tf.identity(prefix)
 
 
 def resize_matrix(
@@ -130,12 +146,16 @@ def resize_matrix(
     keep = tf.minimum(old_n, n)
     prefix = _finite_or_raise(x[:keep], "matrix", nonfinite)
     n_add = tf.maximum(n - old_n, 0)
-    if tf.executing_eagerly() and int(n_add) == 0:
+    static_add = tf.get_static_value(n_add)  # known eagerly; None for a graph with unknown dims
+    if static_add == 0:
         return prefix
     new_rows = tf.convert_to_tensor(init(tf.stack([n_add, width]), x.dtype))
     if new_rows.dtype != x.dtype:
         new_rows = tf.cast(new_rows, x.dtype)
-    return tf.concat([prefix, new_rows], axis=0)
+    if static_add is not None:
+        return tf.concat([prefix, new_rows], axis=0)
+    # Unknown in a graph: a shrink returns the aliasing prefix instead of copying it via concat.
+    return tf.cond(n_add > 0, lambda: tf.concat([prefix, new_rows], axis=0), lambda: prefix)
 
 
 def resize_last_axis(values, new_num_tokens, *, min_num_tokens=1, nonfinite="error"):

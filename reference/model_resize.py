@@ -20,8 +20,10 @@ Semantics:
 * the config and every cached vocab size are updated.
 """
 
+from reference import mean_init
 from reference.bias import resize_bias_dict
 from reference.matrix import DEFAULT_INITIALIZER_RANGE, resize_variable
+from reference.pad import padded_num_tokens
 from reference.validate import validate_num_tokens
 
 
@@ -32,13 +34,24 @@ def is_tied(model):
 
 
 def resize_token_embeddings(model, new_num_tokens=None, *, initializer=None, seed=None,
-                            nonfinite="error"):
-    """Resize the model's vocabulary to ``new_num_tokens`` rows; return the input embeddings."""
-    if new_num_tokens is None:
+                            nonfinite="error", pad_to_multiple_of=None, mean_resizing=False):
+    """Resize the model's vocabulary to ``new_num_tokens`` rows; return the input embeddings.
+
+    ``pad_to_multiple_of`` rounds the size up (``reference.pad``; with ``new_num_tokens=None``
+    it pads the current size); ``mean_resizing`` draws new rows and bias entries from the
+    old ones' statistics (``reference.mean_init``) instead of the initializer.
+    """
+    if new_num_tokens is None and pad_to_multiple_of is None:
         return model.get_input_embeddings()
     config = model.config
     minimum = getattr(config, "min_vocab_size", 1) or 1
-    n = validate_num_tokens(new_num_tokens, minimum=minimum)
+    if pad_to_multiple_of is not None:
+        base = int(model.get_input_embeddings().shape[0]) if new_num_tokens is None else new_num_tokens
+        n = padded_num_tokens(base, pad_to_multiple_of, minimum=minimum)
+    else:
+        n = validate_num_tokens(new_num_tokens, minimum=minimum)
+    resize_var, resize_bias = ((mean_init.mean_resize_variable, mean_init.mean_resize_bias_dict)
+                               if mean_resizing else (resize_variable, resize_bias_dict))
 
     old_in = model.get_input_embeddings()
     old_out = model.get_output_embeddings()
@@ -54,12 +67,12 @@ def resize_token_embeddings(model, new_num_tokens=None, *, initializer=None, see
         nonfinite=nonfinite,
     )
     # Compute everything first: nothing is set until every piece succeeded.
-    new_in = resize_variable(old_in, n, seed=seed, **kwargs)
+    new_in = resize_var(old_in, n, seed=seed, **kwargs)
     new_out = None
     if old_out is not None and not tied:
         out_seed = None if seed is None else seed + 1
-        new_out = resize_variable(old_out, n, seed=out_seed, **kwargs)
-    new_bias = resize_bias_dict(old_bias, n, min_num_tokens=minimum, nonfinite=nonfinite)
+        new_out = resize_var(old_out, n, seed=out_seed, **kwargs)
+    new_bias = resize_bias(old_bias, n, min_num_tokens=minimum, nonfinite=nonfinite)
 
     model.set_input_embeddings(new_in)
     if tied:

@@ -82,7 +82,7 @@ def test_run_subprocess(tmp_path):
 def test_gate_fails_on_broken_adapter(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(registry.BUILTINS, "noresize", f"{__name__}:NoResizeAdapter")
     code = cli.main(["run", "--adapter", "noresize", "--select", "grow.shape[bias=none,dtype=float32,new=9,"
-                     "old=8,tie=tied,width=8]", "--report-dir", str(tmp_path), "--quiet"])
+                     "old=8,tie=tied,width=8]", "--report-dir", str(tmp_path), "--quiet", "--in-process"])
     out = capsys.readouterr().out
     assert code == 1
     assert "FAILED" in out and "expected [9, 8]" in out
@@ -108,7 +108,7 @@ def test_interrupt_writes_partial_report(tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr(Runner, "run_case", run_case)
     code = cli.main(["run", "--adapter", "reference", "--select", "grow.shape", "--report-dir", str(tmp_path),
-                     "--profile", "dev"])
+                     "--profile", "dev", "--in-process"])
     assert code == 130
     report = load_report(tmp_path)
     assert report["partial"] is True

@@ -3,7 +3,7 @@
 import tensorflow as tf
 
 from harness.adapter import BIAS_LAYOUTS, DTYPES, TIE_MODES, Adapter, Capabilities
-from reference import resize_matrix
+from reference import remap_matrix, remap_token_embeddings, resize_matrix, resize_model_width, resize_width
 from reference.causal_lm import ReferenceCausalLM, ReferenceConfig
 
 
@@ -18,7 +18,8 @@ class ReferenceAdapter(Adapter):
             flags=frozenset({
                 "output_embeddings", "shrink", "save_load", "train", "graph_forward",
                 "matrix_resize", "assign_weights", "min_vocab_size",
-                "rejects_out_of_range_ids", "cached_vocab_sizes",
+                "rejects_out_of_range_ids", "cached_vocab_sizes", "pad_to_multiple_of", "mean_resizing",
+                "vocab_remap", "width_resize", "load_matrix", "reference_rng",
             }),
         )
 
@@ -72,3 +73,32 @@ class ReferenceAdapter(Adapter):
 
     def assign(self, model, which, values):
         self.handles(model)[which].assign(tf.cast(values, self.handles(model)[which].dtype))
+
+    def load_weights(self, model, weights):
+        for which, values in weights.items():
+            self.assign(model, which, values)
+
+    def resize_seeded(self, model, new_num_tokens, seed):
+        return model.resize_token_embeddings(new_num_tokens, seed=seed)
+
+    # -- more resize operations -------------------------------------------------
+    def resize_padded(self, model, new_num_tokens, pad_to_multiple_of):
+        return model.resize_token_embeddings(new_num_tokens, pad_to_multiple_of=pad_to_multiple_of)
+
+    def resize_mean(self, model, new_num_tokens, seed):
+        return model.resize_token_embeddings(new_num_tokens, mean_resizing=True, seed=seed)
+
+    def remap(self, model, old_vocab, new_vocab, initializer=None):
+        return remap_token_embeddings(model, old_vocab, new_vocab, initializer=initializer, seed=0)
+
+    def remap_matrix(self, old_vocab, new_vocab, matrix, initializer=None):
+        return remap_matrix(old_vocab, new_vocab, matrix, initializer=initializer, seed=0)
+
+    def resize_width(self, model, new_width, projection=None):
+        return resize_model_width(model, new_width, projection=projection)
+
+    def resize_width_matrix(self, matrix, new_width, projection=None):
+        return resize_width(matrix, new_width, projection=projection)
+
+    def read_config_width(self, model):
+        return model.config.hidden_size

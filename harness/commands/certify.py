@@ -116,7 +116,7 @@ def cmd_certify(args, argv):
     print(f"\n{len(subject_list)} classes: " + ", ".join(
         f"{sum(1 for r in report['matrix']['subjects'] if r['status'] == k)} {k}"
         for k in ("passed", "failed", "error", "not_applicable")))
-    print(f"cases: " + ", ".join(f"{v} {k}" for k, v in s["counts"].items() if v))
+    print("cases: " + ", ".join(f"{v} {k}" for k, v in s["counts"].items() if v))
     print(f"collected {s['collected']} of {s['expected']} expected cases; gate: {s['gate'].upper()}")
     for reason in s["gate_reasons"]:
         print(f"  - {reason}")

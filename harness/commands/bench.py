@@ -1,0 +1,96 @@
+"""``resize-conformance bench``: time and measure the reference resize against the floor (a plain
+copy of the same bytes) and transformers' TF resize, per shape, growing and shrinking by ``--delta``.
+
+Light at import (no TensorFlow): the work happens in fresh child processes (``harness.bench``).
+"""
+
+import argparse
+import os
+import re
+import shlex
+
+PROG = "resize-conformance"
+DEFAULT_SHAPES = "30522x768,50257x768,250002x1024,128256x4096"
+QUICK_SHAPES = "96x16,160x32"
+EPILOG = """\
+Medians over --repeats rounds in one fresh process per shape; peak extra memory of one call per
+case in a fresh process. transformers' whole-model cases are optional above a 1.5 GB matrix
+(--transformers-models all includes them; each redraws the whole matrix: slow and ~6x memory).
+
+exit codes:
+  0  the bench ran (whether or not the targets are met: read the report)
+  2  bad option
+"""
+
+
+def register(subparsers, parser_class):
+    p = subparsers.add_parser("bench", help="benchmark the reference resize against a plain copy and transformers",
+                              description=__doc__.split("\n\n")[0], epilog=EPILOG,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--shapes", default=None, metavar="VxH[,VxH...]",
+                   help=f"matrix shapes (default {DEFAULT_SHAPES}; --quick: {QUICK_SHAPES})")
+    p.add_argument("--delta", type=int, default=None, help="rows added / removed (default 1024; --quick: 8)")
+    p.add_argument("--repeats", type=int, default=None, metavar="N", help="timing rounds (default 5; --quick: 3)")
+    p.add_argument("--budget", type=float, default=60.0, metavar="SECONDS",
+                   help="a case stops repeating once its runs add up to this (default 60; it always runs once)")
+    p.add_argument("--quick", action="store_true", help="tiny shapes: a smoke test, not a measurement")
+    p.add_argument("--case", action="append", default=[], metavar="GLOB",
+                   help="only cases matching a name glob or group (floor, alias, reference, part, transformers); "
+                        "repeatable; floors are always added")
+    p.add_argument("--transformers-models", choices=("auto", "all", "none"), default="auto",
+                   help="transformers' whole-model cases: auto skips them above a 1.5 GB matrix (default auto)")
+    p.add_argument("--no-memory", action="store_true", help="skip the per-case peak-memory processes")
+    p.add_argument("--timeout", type=float, default=7200.0, metavar="SECONDS",
+                   help="limit per child process (default 7200)")
+    p.add_argument("--out", default="bench.json", metavar="FILE.json", help="results (default ./bench.json)")
+    p.add_argument("--markdown", default=None, metavar="FILE.md", help="Markdown table (default: --out with .md)")
+    p.set_defaults(func=cmd_bench)
+
+
+def parse_shapes(text):
+    from harness.cli import UsageError  # noqa: PLC0415
+
+    shapes = []
+    for part in filter(None, (s.strip() for s in text.split(","))):
+        m = re.fullmatch(r"(\d+)[xX](\d+)", part)
+        if not m or int(m.group(1)) < 1 or int(m.group(2)) < 1:
+            raise UsageError(f"bad shape {part!r}: expected ROWSxWIDTH, e.g. 30522x768")
+        shapes.append((int(m.group(1)), int(m.group(2))))
+    if not shapes:
+        raise UsageError("--shapes is empty")
+    return shapes
+
+
+def options_from_args(args, argv=()):
+    from harness.bench import cases as bc  # noqa: PLC0415
+    from harness.cli import UsageError  # noqa: PLC0415
+
+    shapes = parse_shapes(args.shapes or (QUICK_SHAPES if args.quick else DEFAULT_SHAPES))
+    delta = args.delta if args.delta is not None else (8 if args.quick else 1024)
+    repeats = args.repeats if args.repeats is not None else (3 if args.quick else 5)
+    if delta < 1 or repeats < 1 or not args.budget > 0 or not args.timeout > 0:
+        raise UsageError("--delta and --repeats must be >= 1, --budget and --timeout > 0")
+    too_small = [f"{r}x{w}" for r, w in shapes if r - delta < 1]
+    if too_small:
+        raise UsageError(f"--delta {delta} leaves no row to keep when shrinking {', '.join(too_small)}")
+    chosen = bc.select(args.case)
+    if args.case and not chosen:
+        raise UsageError(f"no bench case matches {args.case}; cases: {', '.join(c.name for c in bc.CASES)}")
+    names = {c.name for c in chosen} | set(bc.FLOORS)
+    return {"shapes": shapes, "delta": delta, "repeats": repeats, "budget_s": args.budget,
+            "quick": args.quick, "models": args.transformers_models, "memory": not args.no_memory,
+            "timeout_s": args.timeout, "cases": [c for c in bc.CASES if c.name in names],
+            "command": f"{PROG} {shlex.join(argv)}".strip()}
+
+
+def cmd_bench(args, argv):
+    from harness.bench import measure, report  # noqa: PLC0415
+
+    options = options_from_args(args, argv)
+    raw = report.summarise(measure.run_bench(options))
+    md_path = args.markdown or (os.path.splitext(args.out)[0] + ".md")
+    report.write_json(raw, args.out)
+    report.write_markdown(raw, md_path)
+    print(report.render_markdown(raw))
+    print(f"bench: wrote {args.out} and {md_path}")
+    return 0

@@ -1,0 +1,94 @@
+"""``resize-conformance golden regen|check``: rewrite or verify the golden files."""
+
+import os
+import sys
+
+HELP_EPILOG = """\
+exit codes:
+  0  every stored case matches a fresh generation (check) / the cases were written (regen)
+  1  check: a mismatch, or an added, removed or orphaned case
+  2  bad input: the golden directory is missing, or a case.json / arrays.npz cannot be read
+"""
+
+
+def register(subparsers, parser_class):
+    import argparse  # noqa: PLC0415
+
+    golden = subparsers.add_parser("golden", help="regenerate or check the golden files",
+                                   description="Golden cases: inputs, parameters and results of the reference "
+                                               "under fixed seeds (golden/<case>/case.json + arrays.npz).",
+                                   epilog=HELP_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = golden.add_subparsers(dest="golden_command", metavar="ACTION", parser_class=parser_class)
+    for name, text in (("regen", "regenerate the golden cases from the reference and write them"),
+                       ("check", "regenerate into a temporary folder and compare with the stored cases")):
+        p = sub.add_parser(name, help=text, description=text, epilog=HELP_EPILOG,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.add_argument("--dir", default=None, metavar="DIR",
+                       help="golden directory (default: golden/ at the top of the checkout)")
+        p.add_argument("-k", dest="pattern", default=None, metavar="PATTERN",
+                       help="only cases whose name contains PATTERN (or matches it as a glob)")
+        if name == "regen":
+            p.add_argument("--prune", action="store_true",
+                           help="also delete cases no longer defined and orphaned entries")
+        p.set_defaults(func=cmd_regen if name == "regen" else cmd_check)
+    golden.set_defaults(func=lambda args, argv: _missing_action())
+
+
+def _missing_action():
+    from harness.cli import UsageError  # noqa: PLC0415
+
+    raise UsageError("golden needs an action: regen or check")
+
+
+def _directory(args, must_exist):
+    from harness.cli import UsageError  # noqa: PLC0415
+    from harness.golden.generate import default_dir  # noqa: PLC0415
+
+    directory = args.dir or default_dir()
+    if must_exist and not os.path.isdir(directory):
+        raise UsageError(f"golden directory {directory!r} does not exist")
+    return directory
+
+
+def cmd_regen(args, argv):
+    from harness.cli import UsageError  # noqa: PLC0415
+    from harness.golden.generate import regen  # noqa: PLC0415
+
+    directory = _directory(args, must_exist=False)
+    written, pruned = regen(directory, args.pattern, prune=args.prune)
+    if not written and args.pattern:
+        raise UsageError(f"no golden case matches -k {args.pattern!r}")
+    for name in written:
+        print(f"wrote {os.path.join(directory, name)}")
+    for path in pruned:
+        print(f"pruned {path}")
+    print(f"golden regen: {len(written)} case(s) written to {directory}")
+    return 0
+
+
+def cmd_check(args, argv):
+    from harness.cli import UsageError  # noqa: PLC0415
+    from harness.golden import GoldenFormatError  # noqa: PLC0415
+    from harness.golden.generate import check  # noqa: PLC0415
+
+    directory = _directory(args, must_exist=True)
+    try:
+        result = check(directory, args.pattern)
+    except GoldenFormatError as exc:
+        raise UsageError(f"bad golden file: {exc}") from exc
+    for m in result.mismatches:
+        print(m.line())
+    for name in result.added:
+        print(f"ADDED {name}: defined but not stored (run 'resize-conformance golden regen -k {name}')")
+    for name in result.removed:
+        print(f"REMOVED {name}: stored but no longer defined (delete it, or 'golden regen --prune')")
+    for path, reason in result.orphaned:
+        print(f"ORPHANED {path}: {reason}")
+    failing = sorted({m.case for m in result.mismatches})
+    verdict = "PASS" if result.ok else "FAIL"
+    print(f"golden check: {verdict}: {len(result.matched)} matched, {len(failing)} mismatched"
+          + (f" ({', '.join(failing)})" if failing else "")
+          + f", {len(result.added)} added, {len(result.removed)} removed, {len(result.orphaned)} orphaned"
+          + f" [{directory}]")
+    sys.stdout.flush()
+    return 0 if result.ok else 1

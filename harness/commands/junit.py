@@ -1,0 +1,38 @@
+"""``resize-conformance junit REPORT.json -o FILE.xml``: JUnit XML (xunit2) for any CI system."""
+
+import argparse
+import os
+
+EPILOG = """\
+exit codes:
+  0  the XML was written (whatever the report's gate says: CI reads the failures from the XML)
+  2  bad input: the report is missing, not JSON or not a valid report.json; or FILE is unwritable
+"""
+
+
+def register(subparsers, parser_class):
+    p = subparsers.add_parser("junit", help="convert a report.json to JUnit XML (xunit2)",
+                              description="JUnit XML (xunit2 flavour) derived from a report.json: one testcase "
+                                          "per case, suite properties for the adapter, versions and seed.",
+                              epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("report", metavar="REPORT.json", help="a report.json (or a directory holding one)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.xml", help="where to write the XML")
+    p.add_argument("--suite-name", default=None, help="testsuite name (default resize-conformance.<adapter>)")
+    p.set_defaults(func=cmd_junit)
+
+
+def cmd_junit(args, argv):
+    from harness.cli import UsageError  # noqa: PLC0415
+    from harness.commands.diff import load_reports  # noqa: PLC0415
+    from harness.report import write_text_atomic  # noqa: PLC0415
+    from harness.report.junit import render_junit  # noqa: PLC0415
+
+    (report,) = load_reports([args.report])
+    try:
+        write_text_atomic(args.output, render_junit(report, args.suite_name))
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.output!r}: {exc.strerror or exc}") from exc
+    counts = report["summary"]["counts"]
+    print(f"junit: {len(report['cases'])} testcases ({counts['failed']} failed, {counts['error']} errors) "
+          f"written to {os.fspath(args.output)}")
+    return 0
