@@ -45,6 +45,8 @@ def fit_params(check, caps, params):
 
 def reason_not_applicable(check, caps, params):
     """``None`` if the case applies, else a one-line reason."""
+    if not caps.tie_modes and not set(check.requires) & set(caps.flags):
+        return "adapter has no vocabulary model (no tie modes) and the check needs one"
     for flag in check.requires:
         if flag not in FLAGS:
             raise KeyError(f"check {check.id} requires unknown capability {flag!r}")

@@ -105,24 +105,26 @@ class CaseTimeout(Exception):
     pass
 
 
+_EXECUTOR = {"pool": None}
+
+
 def _call_with_timeout(fn, timeout_s):
-    """Run ``fn`` in a daemon thread; raise CaseTimeout if it is not done in time."""
-    box = {}
+    """Run ``fn`` on the (reused) check thread; raise CaseTimeout if it is not done in time.
 
-    def target():
-        try:
-            box["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
-            box["exc"] = exc
+    One long-lived thread, not one per case: hypothesis sets up per-thread state (and a full
+    ``gc.collect()``) for every new thread. A timed-out thread is abandoned and replaced.
+    """
+    import concurrent.futures
 
-    t = threading.Thread(target=target, daemon=True, name="resize-check")
-    t.start()
-    t.join(timeout_s)
-    if t.is_alive():
-        raise CaseTimeout(f"timed out after {timeout_s:g}s (the check thread was abandoned)")
-    if "exc" in box:
-        raise box["exc"]
-    return box.get("value")
+    if _EXECUTOR["pool"] is None:
+        _EXECUTOR["pool"] = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="resize-check")
+    future = _EXECUTOR["pool"].submit(fn)
+    try:
+        return future.result(timeout=timeout_s)
+    except concurrent.futures.TimeoutError:
+        _EXECUTOR["pool"].shutdown(wait=False, cancel_futures=True)
+        _EXECUTOR["pool"] = None
+        raise CaseTimeout(f"timed out after {timeout_s:g}s (the check thread was abandoned)") from None
 
 
 class Runner:

@@ -101,12 +101,13 @@ class SharedConfig(ReferenceAdapter):
 
 
 class LeaksMemory(ReferenceAdapter):
-    """Keeps 300 MB per resize alive forever."""
+    """Keeps 1.5 GB per real resize alive forever."""
 
     hoard = []
 
     def resize(self, model, n):
         import numpy as np
 
-        self.hoard.append(np.ones(300 * 1024 * 1024 // 8))
+        if n is not None:
+            self.hoard.append(np.ones(1536 * 1024 * 1024 // 8))
         return super().resize(model, n)

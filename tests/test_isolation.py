@@ -91,7 +91,7 @@ def test_shared_state_mutation_is_attributed_and_restored(tmp_path):
 
 def test_leak_over_limit(tmp_path):
     args = ["run", "--adapter", "faulty:LeaksMemory", "--report-dir", str(tmp_path), "--profile", "dev",
-            "--quiet", "--worker-memory-mb", "900", "--select", ONE_GROW, "--select", NOOP]
+            "--quiet", "--worker-memory-mb", "1500", "--select", ONE_GROW, "--select", NOOP]
     code = cli.main(args)
     cases = {c["id"]: c for c in load_report(tmp_path)["cases"]}
     assert code == 1
