@@ -49,6 +49,8 @@ def grow_new_rows(ctx, p):
     if after.output is not None and not after.tied:
         mats.append(("output", after.output))
     for what, mat in mats:
+        expect(mat.shape[0] == p["new"], f"{what} matrix has {mat.shape[0]} rows after growing to {p['new']}",
+               expected={"rows": p["new"]}, observed={"rows": int(mat.shape[0])})
         new_rows = as_f64(mat[p["old"]:p["new"]])
         expect(np.isfinite(new_rows).all(), f"{what} matrix: new rows hold NaN/Inf",
                observed={"nonfinite": int((~np.isfinite(new_rows)).sum())})

@@ -2,8 +2,8 @@
 on any input sequence and any state of the new units, new units stay 0 from a zero
 state, shrinking keeps the first units of every gate, shapes and config follow.
 
-Parameter keys: ``cell`` (see ``CELLS``), ``old`` / ``new`` units, ``input_dim``,
-``batch``, ``steps``. Gate blocks sit side by side on the last axis of ``kernel``,
+Parameter keys: ``cell`` (see ``CELLS``), ``units`` / ``new_units``, ``input_dim``,
+``batch``, ``steps`` (not ``old``/``new``: those are vocabulary sizes to the harness). Gate blocks sit side by side on the last axis of ``kernel``,
 ``recurrent_kernel`` and ``bias`` (GRU ``reset_after=True``: bias ``[2, 3U]``).
 """
 
@@ -25,7 +25,7 @@ REQUIRES = ("rnn_cells",)
 
 
 def C(cell, old, new, input_dim=4, **extra):
-    return {"cell": cell, "old": old, "new": new, "input_dim": input_dim, "batch": 2, "steps": 5, **extra}
+    return {"cell": cell, "units": old, "new_units": new, "input_dim": input_dim, "batch": 2, "steps": 5, **extra}
 
 
 GROW_CASES = tuple(C(kind, 3, 7) for kind in CELLS) + (C("gru", 1, 2, input_dim=1),)
@@ -37,12 +37,12 @@ def _strategy(direction):
     def draw(data, caps):
         kind = data.draw(st.sampled_from(sorted(CELLS)), label="cell")
         if direction == "grow":
-            old = data.draw(st.integers(1, 8), label="old")
-            new = data.draw(st.integers(old + 1, 12), label="new")
+            old = data.draw(st.integers(1, 8), label="units")
+            new = data.draw(st.integers(old + 1, 12), label="new_units")
         else:
-            old = data.draw(st.integers(2, 10), label="old")
-            new = data.draw(st.integers(1, old - 1), label="new")
-        return {"cell": kind, "old": old, "new": new, "input_dim": data.draw(st.integers(1, 6), label="input_dim"),
+            old = data.draw(st.integers(2, 10), label="units")
+            new = data.draw(st.integers(1, old - 1), label="new_units")
+        return {"cell": kind, "units": old, "new_units": new, "input_dim": data.draw(st.integers(1, 6), label="input_dim"),
                 "batch": data.draw(st.integers(1, 3), label="batch"),
                 "steps": data.draw(st.integers(1, 6), label="steps")}
     return draw
@@ -50,7 +50,7 @@ def _strategy(direction):
 
 def _build(ctx, p):
     return expect_ok(lambda: ctx.adapter.build_cell(
-        {"cell": p["cell"], "units": p["old"], "input_dim": p["input_dim"], "seed": ctx.seed}), "build_cell")
+        {"cell": p["cell"], "units": p["units"], "input_dim": p["input_dim"], "seed": ctx.seed}), "build_cell")
 
 
 def _states(rng, p, units, zero=False):
@@ -65,13 +65,13 @@ def _grown_run(ctx, p, zero_new_state):
     rng = ctx.rng(21)
     cell = _build(ctx, p)
     x = rng.standard_normal((p["batch"], p["steps"], p["input_dim"])).astype(np.float32)
-    old_states = _states(rng, p, p["old"])
+    old_states = _states(rng, p, p["units"])
     before = np.asarray(a.run_cell(cell, x, old_states))
-    grown = expect_ok(lambda: a.resize_cell(cell, p["new"]), f"resize_cell {p['old']} -> {p['new']} units")
-    extra = _states(rng, p, p["new"] - p["old"], zero=zero_new_state)
+    grown = expect_ok(lambda: a.resize_cell(cell, p["new_units"]), f"resize_cell {p['units']} -> {p['new_units']} units")
+    extra = _states(rng, p, p["new_units"] - p["units"], zero=zero_new_state)
     states = [np.concatenate([s, e], axis=1) for s, e in zip(old_states, extra)]
     after = np.asarray(expect_ok(lambda: a.run_cell(grown, x, states), "running the grown cell"))
-    expect_shape(after, [p["batch"], p["steps"], p["new"]], "outputs of the grown cell")
+    expect_shape(after, [p["batch"], p["steps"], p["new_units"]], "outputs of the grown cell")
     return before, after
 
 
@@ -82,7 +82,7 @@ def _grown_run(ctx, p, zero_new_state):
            "instead of per gate block mixes gates and changes every output.")
 def grow_preserves(ctx, p):
     before, after = _grown_run(ctx, p, zero_new_state=False)
-    expect_close(after[..., : p["old"]], before, "outputs of the old units before vs after growth",
+    expect_close(after[..., : p["units"]], before, "outputs of the old units before vs after growth",
                  atol=2e-5, rtol=1e-5)
 
 
@@ -91,13 +91,13 @@ def grow_preserves(ctx, p):
        why="New units that fire before training feed noise to every layer downstream of the cell.")
 def new_units_zero(ctx, p):
     before, after = _grown_run(ctx, p, zero_new_state=True)
-    added = after[..., p["old"]:]
+    added = after[..., p["units"]:]
     expect_close(added, np.zeros_like(added), "outputs of the new units")
 
 
 def _gate_prefix(weights, p):
     """The expected shrunk weights: the first ``new`` units of every gate block."""
-    gates, n, u = CELLS[p["cell"]][0], p["new"], p["old"]
+    gates, n, u = CELLS[p["cell"]][0], p["new_units"], p["units"]
     out = {"kernel": weights["kernel"].reshape(-1, gates, u)[:, :, :n].reshape(-1, gates * n),
            "recurrent_kernel": weights["recurrent_kernel"].reshape(u, gates, u)[:n, :, :n].reshape(n, gates * n)}
     if "bias" in weights:
@@ -107,7 +107,7 @@ def _gate_prefix(weights, p):
 
 
 @check("rnn.shrink_keeps_gate_prefix", cases=SHRINK_CASES, strategy=_strategy("shrink"),
-       requires=REQUIRES + ("shrink",),
+       requires=REQUIRES,
        property="Shrinking a cell to U' units keeps, bit-exact, the first U' units of every gate block in the "
                 "kernel, recurrent kernel (rows and columns) and bias.",
        why="A flat slice [:, :g*U'] keeps whole gates of the old layout and drops others: the cell computes "
@@ -116,11 +116,11 @@ def shrink_prefix(ctx, p):
     a = ctx.adapter
     cell = _build(ctx, p)
     want = _gate_prefix({k: np.asarray(v) for k, v in a.cell_weights(cell).items()}, p)
-    small = expect_ok(lambda: a.resize_cell(cell, p["new"]), f"resize_cell {p['old']} -> {p['new']} units")
+    small = expect_ok(lambda: a.resize_cell(cell, p["new_units"]), f"resize_cell {p['units']} -> {p['new_units']} units")
     got = a.cell_weights(small)
     for name, value in want.items():
         expect(name in got, f"the shrunk cell has no {name}")
-        expect_close(got[name], value, f"{name}: first {p['new']} units of every gate")
+        expect_close(got[name], value, f"{name}: first {p['new_units']} units of every gate")
 
 
 def _shapes(p, units):
@@ -139,14 +139,14 @@ def weights_and_config(ctx, p):
     a = ctx.adapter
     cell = _build(ctx, p)
     config = dict(a.cell_config(cell))
-    resized = expect_ok(lambda: a.resize_cell(cell, p["new"]), f"resize_cell {p['old']} -> {p['new']} units")
+    resized = expect_ok(lambda: a.resize_cell(cell, p["new_units"]), f"resize_cell {p['units']} -> {p['new_units']} units")
     got = a.cell_weights(resized)
-    for name, shape in _shapes(p, p["new"]).items():
+    for name, shape in _shapes(p, p["new_units"]).items():
         expect(name in got, f"the resized cell has no {name}")
         expect_shape(got[name], shape, name)
     new_config = dict(a.cell_config(resized))
-    expect(new_config.get("units") == p["new"], f"config units is {new_config.get('units')}, expected {p['new']}",
-           expected=p["new"], observed=new_config.get("units"))
+    expect(new_config.get("units") == p["new_units"], f"config units is {new_config.get('units')}, expected {p['new_units']}",
+           expected=p["new_units"], observed=new_config.get("units"))
     changed = sorted(k for k in set(config) | set(new_config)
                      if k != "units" and config.get(k) != new_config.get(k))
     expect(not changed, f"config entries changed by the resize: {changed}",
@@ -162,9 +162,9 @@ def weights_and_config(ctx, p):
 def forget_bias(ctx, p):
     a = ctx.adapter
     cell = _build(ctx, p)
-    grown = expect_ok(lambda: a.resize_cell(cell, p["new"]), f"resize_cell {p['old']} -> {p['new']} units")
-    bias = np.asarray(a.cell_weights(grown)["bias"]).reshape(4, p["new"])
-    forget = bias[1, p["old"]:]
+    grown = expect_ok(lambda: a.resize_cell(cell, p["new_units"]), f"resize_cell {p['units']} -> {p['new_units']} units")
+    bias = np.asarray(a.cell_weights(grown)["bias"]).reshape(4, p["new_units"])
+    forget = bias[1, p["units"]:]
     if p["cell"] == "lstm":
         expect_close(forget, np.ones_like(forget), "forget-gate bias of the new units (unit_forget_bias=True)")
     else:
@@ -186,4 +186,4 @@ def bad_units(ctx, p):
     after = a.cell_weights(cell)
     for name, old in before.items():
         expect_close(after[name], old, f"{name} after a rejected resize")
-    expect(a.cell_config(cell).get("units") == p["old"], "units changed by a rejected resize")
+    expect(a.cell_config(cell).get("units") == p["units"], "units changed by a rejected resize")

@@ -2,10 +2,10 @@
 resized with ``reference.rnn.resize_rnn_cell``.
 
 It has no vocabulary: it supports no tie mode and no bias layout and only the
-``rnn_cells`` and ``shrink`` flags, so every vocabulary example case and every
-check that requires a vocabulary capability is ``not_applicable``. Vocabulary
-checks that require no flag still draw property cases, so run it with
-``--select rnn``.
+``rnn_cells`` flag, so every vocabulary example case and every check that
+requires a vocabulary capability is ``not_applicable``. Vocabulary checks that
+require no flag at all still plan a property case (their strategies then cannot
+draw a tie mode), so run it with ``--select rnn``.
 """
 
 import os
@@ -48,7 +48,7 @@ class KerasRNNAdapter(Adapter):
 
     def capabilities(self):
         return Capabilities(tie_modes=frozenset(), bias_layouts=frozenset(), dtypes=frozenset({"float32"}),
-                            flags=frozenset({"rnn_cells", "shrink"}))
+                            flags=frozenset({"rnn_cells"}))
 
     def build_cell(self, spec):
         cell = make_cell(spec["cell"], int(spec["units"]), int(spec.get("seed", 0)) % (2**31 - 3))

@@ -26,7 +26,6 @@ GENERIC = dict(
     num_decoder_layers=2, num_heads=4, dff=37, emb_dim=32, n_heads=4, n_layers=2, dim=32, hidden_dim=37,
     d_inner=37, d_head=8, rotary_dim=4, num_key_value_heads=2, max_target_positions=64,
     max_source_positions=64, num_hidden_groups=1, sliding_window=16, attention_window=4,
-    intermediate_size_per_head=None,
 )
 # Per model_type extra fields (applied after GENERIC).
 EXTRA = {
@@ -128,19 +127,18 @@ def _static_reason(name):
         return "class has no config_class"
     if name.endswith(("EncoderDecoderModel",)) or name == "TFVisionTextDualEncoderModel":
         return "composite model: built from two sub-model configs (out of this first part's scope)"
-    main_input = getattr(cls, "main_input_name", "input_ids")
-    if main_input != "input_ids":
-        cfg = cfg_cls()
-        if getattr(cfg, "is_encoder_decoder", False) and hasattr(cfg, "vocab_size"):
-            return (f"{main_input}-to-text seq2seq: the encoder needs {main_input} "
-                    "(its decoder vocabulary is not driven by this adapter yet)")
-        return f"main input is {main_input}, not token ids: no vocabulary input embedding to resize"
-    if any(hasattr(cfg_cls(), k) for k in ("vision_config", "perceiver_config")):
-        return "multimodal: needs pixel inputs beside the ids (not driven by this adapter yet)"
     try:
         cfg = cfg_cls()
     except Exception as exc:  # noqa: BLE001 - a config that needs arguments
         return f"default config cannot be created: {type(exc).__name__}"
+    main_input = getattr(cls, "main_input_name", "input_ids")
+    if main_input != "input_ids":
+        if getattr(cfg, "is_encoder_decoder", False) and hasattr(cfg, "vocab_size"):
+            return (f"{main_input}-to-text seq2seq: the encoder needs {main_input} "
+                    "(its decoder vocabulary is not driven by this adapter yet)")
+        return f"main input is {main_input}, not token ids: no vocabulary input embedding to resize"
+    if any(hasattr(cfg, k) for k in ("vision_config", "perceiver_config")):
+        return "multimodal: needs pixel inputs beside the ids (not driven by this adapter yet)"
     if not hasattr(cfg, "vocab_size") and not any(
             hasattr(getattr(cfg, sub, None), "vocab_size") for sub in ("text_config",)):
         return "no token vocabulary (vision/audio-only config: no vocab_size)"

@@ -28,6 +28,13 @@ import time
 from harness.bench import cases as bc
 
 TINY_ROWS = 16
+COLLECT_ABOVE_BYTES = 32 << 20  # gc.collect (0.1-0.3 s with TensorFlow loaded) only where it frees much
+
+
+def _collect(case, nbytes):
+    """Free what the last run left in reference cycles (Keras models) before the next one."""
+    if case.transformers or nbytes >= COLLECT_ABOVE_BYTES:
+        gc.collect()
 
 
 def _log(message):
@@ -55,7 +62,7 @@ def _warm_up(case, width, direction):
     result = run()
     elapsed = time.perf_counter() - start
     del result, run, tiny
-    gc.collect()
+    _collect(case, 0)
     return elapsed
 
 
@@ -84,12 +91,12 @@ def _time_child(cfg):
             try:
                 t0 = time.perf_counter()
                 run = case.prepare(src, n)
-                gc.collect()
+                _collect(case, src.nbytes)
                 t1 = time.perf_counter()
                 result = run()
                 t2 = time.perf_counter()
                 del result, run
-                gc.collect()
+                _collect(case, src.nbytes)
             except Exception as exc:  # noqa: BLE001
                 entry["error"] = f"{type(exc).__name__}: {exc}"[:500]
                 continue
@@ -108,7 +115,7 @@ def _memory_child(cfg):
     src = bc.Source(rows, width, seed=cfg.get("seed", 0), variable=not case.needs_source_numpy)
     _warm_up(case, width, direction)
     run = case.prepare(src, n)
-    gc.collect()
+    _collect(case, src.nbytes)
     with PeakMeter() as meter:
         result = run()
     del result
@@ -146,8 +153,20 @@ def mem_available_bytes():
     return None
 
 
-def run_child(cfg, timeout_s, echo=True):
+def run_in_process(cfg):
+    """The child's work in this process (``--in-process``: debugging and smoke tests; the memory
+    figures are then not from a fresh process)."""
+    try:
+        result = _time_child(cfg) if cfg["mode"] == "time" else _memory_child(cfg)
+    except Exception as exc:  # noqa: BLE001 - reported like a failed child
+        return None, f"{type(exc).__name__}: {exc}", ""
+    return dict(result, in_process=True), "", ""
+
+
+def run_child(cfg, timeout_s, echo=True, in_process=False):
     """Run a child; returns (result dict or None, error message, stderr tail)."""
+    if in_process:
+        return run_in_process(cfg)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_USE_LEGACY_KERAS="1", PYTHONUNBUFFERED="1")
     if cfg["mode"] == "memory":
         env["TF_ENABLE_ONEDNN_OPTS"] = "0"  # no pooling allocator: RSS shows every large buffer
@@ -205,8 +224,9 @@ def bench_shape(rows, width, options):
     names = sorted({name for name, _ in plan})
     base = {"rows": rows, "width": width, "delta": delta, "seed": options.get("seed", 0), "names": names}
     _log(f"{rows}x{width}: timing {len(plan)} case(s), {options['repeats']} round(s), fresh process")
+    inproc = options.get("in_process", False)
     result, error, tail = run_child(dict(base, mode="time", plan=plan, repeats=options["repeats"],
-                                         budget_s=options["budget_s"]), options["timeout_s"])
+                                         budget_s=options["budget_s"]), options["timeout_s"], in_process=inproc)
     if result is None:
         for key in plan:
             entries[key].update(status="error", reason=f"timing process {error}: {tail[-600:]}")
@@ -225,7 +245,7 @@ def bench_shape(rows, width, options):
                 continue
             _log(f"{rows}x{width}: memory of {key[0]} {key[1]} (fresh process)")
             mem, error, tail = run_child(dict(base, names=[key[0]], mode="memory", case=key[0], direction=key[1]),
-                                         options["timeout_s"], echo=False)
+                                         options["timeout_s"], echo=False, in_process=inproc)
             entries[key]["memory"] = mem if mem is not None else {"error": f"{error}: {tail[-600:]}"}
     shape["load_after"] = list(os.getloadavg())
     return shape

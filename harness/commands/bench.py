@@ -25,7 +25,9 @@ exit codes:
 
 def register(subparsers, parser_class):
     p = subparsers.add_parser("bench", help="benchmark the reference resize against a plain copy and transformers",
-                              description=__doc__.split("\n\n")[0], epilog=EPILOG,
+                              description="Time and measure the reference resize against the floor (a plain copy of the "
+                                          "same bytes) and transformers' TF resize, growing and shrinking each "
+                                          "shape by --delta rows.", epilog=EPILOG,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--shapes", default=None, metavar="VxH[,VxH...]",
                    help=f"matrix shapes (default {DEFAULT_SHAPES}; --quick: {QUICK_SHAPES})")
@@ -40,10 +42,17 @@ def register(subparsers, parser_class):
     p.add_argument("--transformers-models", choices=("auto", "all", "none"), default="auto",
                    help="transformers' whole-model cases: auto skips them above a 1.5 GB matrix (default auto)")
     p.add_argument("--no-memory", action="store_true", help="skip the per-case peak-memory processes")
+    p.add_argument("--in-process", action="store_true",
+                   help="no child processes (debugging, smoke tests): memory is then not from a fresh process")
     p.add_argument("--timeout", type=float, default=7200.0, metavar="SECONDS",
                    help="limit per child process (default 7200)")
     p.add_argument("--out", default="bench.json", metavar="FILE.json", help="results (default ./bench.json)")
     p.add_argument("--markdown", default=None, metavar="FILE.md", help="Markdown table (default: --out with .md)")
+    p.add_argument("--suite", action="store_true",
+                   help="instead: time the suite's own commands (start-up, one check, the reference suite "
+                        "in-process and in a worker, one transformers class); medians of --repeats (default 3)")
+    p.add_argument("--suite-matrix", choices=("none", "sample", "all"), default="none",
+                   help="with --suite: also certify transformers with -j 2 (sample: 4 classes, extrapolated)")
     p.set_defaults(func=cmd_bench)
 
 
@@ -79,13 +88,32 @@ def options_from_args(args, argv=()):
     names = {c.name for c in chosen} | set(bc.FLOORS)
     return {"shapes": shapes, "delta": delta, "repeats": repeats, "budget_s": args.budget,
             "quick": args.quick, "models": args.transformers_models, "memory": not args.no_memory,
+            "in_process": args.in_process,
             "timeout_s": args.timeout, "cases": [c for c in bc.CASES if c.name in names],
             "command": f"{PROG} {shlex.join(argv)}".strip()}
+
+
+def cmd_suite(args, argv):
+    from harness.bench import report, suite  # noqa: PLC0415
+
+    out = args.out if args.out != "bench.json" else "suite-timing.json"
+    result = suite.run_suite_timing(repeats=args.repeats or 3, matrix=args.suite_matrix, timeout_s=args.timeout,
+                                    log=lambda line: print(line, flush=True))
+    result["command"] = f"{PROG} {shlex.join(argv)}".strip()
+    md_path = args.markdown or (os.path.splitext(out)[0] + ".md")
+    report.write_json(result, out)
+    with open(md_path, "w", encoding="utf-8") as fh:
+        fh.write(suite.render_markdown(result))
+    print(suite.render_markdown(result))
+    print(f"bench: wrote {out} and {md_path}")
+    return 0
 
 
 def cmd_bench(args, argv):
     from harness.bench import measure, report  # noqa: PLC0415
 
+    if args.suite:
+        return cmd_suite(args, argv)
     options = options_from_args(args, argv)
     raw = report.summarise(measure.run_bench(options))
     md_path = args.markdown or (os.path.splitext(args.out)[0] + ".md")
