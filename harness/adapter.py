@@ -76,6 +76,9 @@ class Adapter:
     """Base class; subclasses implement the methods their capabilities promise."""
 
     name = "adapter"
+    # Traced checks wrap call() in tf.function(autograph=graph_autograph). An adapter whose
+    # forward is known to trace without autograph's source conversion may set False (faster).
+    graph_autograph = True
 
     def capabilities(self) -> Capabilities:
         raise NotImplementedError
@@ -87,6 +90,19 @@ class Adapter:
     def resize(self, model, new_num_tokens):
         """Call the model's resize; returns whatever it returns."""
         raise NotImplementedError
+
+    def recycle(self, model):
+        """The case that built ``model`` is over: the adapter may reuse it for a later ``build``
+        (restored to its just-built state). Optional; the default drops it."""
+
+    # Shrink a failing property case to a minimal example. Each shrink step builds and resizes
+    # a model; adapters over real models may set False and report the first failing example.
+    shrink_failures = True
+
+    def property_examples(self, profile):
+        """Cap on hypothesis examples per property case for this adapter (None: the profile's).
+        Adapters over expensive real models keep examples few and cheap."""
+        return None
 
     def call(self, model, ids):
         """Logits for int ids ``[B, T]`` as a tf tensor; must be traceable for graph_forward."""

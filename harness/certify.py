@@ -17,6 +17,7 @@ import time
 
 from harness.results import STATUSES, CaseResult, count
 
+PROGRESS_WRITE_S = 2.0
 WORST_FIRST = ("error", "failed", "xpassed", "skipped", "xfailed", "passed", "not_applicable")
 
 
@@ -87,8 +88,14 @@ class SubjectRun:
             return self
         results = [None] * len(plan)
         budget_end = time.monotonic() + o["class_timeout_s"]
+        last = [None]
 
-        def write(partial, pending):
+        def write(partial, pending, final=False):
+            """The subject's report; progress writes at most every PROGRESS_WRITE_S seconds."""
+            now = time.monotonic()
+            if not final and last[0] is not None and now - last[0] < PROGRESS_WRITE_S:
+                return
+            last[0] = now
             filled = [r or (CaseResult(c.id, c.check.id, c.kind, c.params, "not_applicable", c.na_reason)
                             if c.na_reason else CaseResult(c.id, c.check.id, c.kind, c.params, "skipped", pending))
                       for c, r in zip(plan, results)]
@@ -113,7 +120,7 @@ class SubjectRun:
             out_of_time = not interrupted and any(r is None and not c.na_reason for c, r in zip(plan, results))
             pending = ("not run: interrupted" if interrupted else
                        f"not run: the class exceeded its {o['class_timeout_s']:g}s budget")
-            write(interrupted or out_of_time, pending)
+            write(interrupted or out_of_time, pending, final=True)
             if out_of_time:
                 self.error = f"exceeded the per-class budget of {o['class_timeout_s']:g}s"
         finally:

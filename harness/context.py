@@ -18,10 +18,20 @@ class CheckContext:
         self.seed = int(seed)
         self._workdir = workdir
         self._params_key = 0
+        self._built = []
 
     def begin_example(self, params):
         """Called before each parameter set so ids are a pure function of (seed, params)."""
+        self.release()
         self._params_key = zlib.crc32(repr(sorted((params or {}).items())).encode())
+
+    def release(self):
+        """The example is over: hand the models it built back to the adapter (``recycle``)."""
+        built, self._built = self._built, []
+        recycle = getattr(self.adapter, "recycle", None)
+        for model in built:
+            if recycle is not None:
+                recycle(model)
 
     def spec(self, params, vocab_size=None):
         return ModelSpec(
@@ -35,7 +45,9 @@ class CheckContext:
         )
 
     def build(self, params, vocab_size=None):
-        return self.adapter.build(self.spec(params, vocab_size))
+        model = self.adapter.build(self.spec(params, vocab_size))
+        self._built.append(model)
+        return model
 
     def rng(self, salt=0):
         return np.random.default_rng([self.seed, self._params_key, salt])

@@ -23,6 +23,7 @@ from harness.adapter import Capabilities
 from harness.results import CaseResult
 
 OUTPUT_TAIL_BYTES = 16 * 1024
+WORKER_ONEDNN_DEFAULT = "0"  # TF_ENABLE_ONEDNN_OPTS in worker processes (see Worker.start)
 
 
 class WorkerError(RuntimeError):
@@ -65,6 +66,10 @@ class _Worker:
     def __init__(self, config, startup_timeout_s):
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        # oneDNN's CPU allocator retries a failed allocation for 10 s before raising OOM, so
+        # every rejected oversized resize (bad_input's 2**31 rows) cost 10 s a class. Workers run
+        # TensorFlow's own kernels unless the user exports TF_ENABLE_ONEDNN_OPTS=1.
+        env.setdefault("TF_ENABLE_ONEDNN_OPTS", WORKER_ONEDNN_DEFAULT)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "harness.worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, env=env, start_new_session=True)

@@ -1,6 +1,7 @@
 """Run checks against an adapter: plan the cases, run each with a timeout, and
 return one ``CaseResult`` per (check, parameter set)."""
 
+import contextlib
 import copy
 import dataclasses
 import fnmatch
@@ -12,7 +13,7 @@ import time
 import traceback
 import zlib
 
-from hypothesis import given, seed as hyp_seed, strategies as st
+from hypothesis import Phase, given, seed as hyp_seed, settings, strategies as st
 from hypothesis.errors import HypothesisException
 
 from harness import applicability, checks as registry, profiles
@@ -200,6 +201,7 @@ class Runner:
         saved = {k: copy.deepcopy(v) for k, v in vars(self.adapter).items()
                  if not k.startswith("_") and shared_state_value(v)} if hasattr(self.adapter, "__dict__") else {}
         start = time.perf_counter()
+        timed_out = False
         try:
             if case.kind == "property":
                 _call_with_timeout(lambda: self._run_property(case, ctx, drawn), self.timeout_s)
@@ -214,6 +216,7 @@ class Runner:
             status, message, extra = "failed", str(exc) or "assertion failed", {}
         except CaseTimeout as exc:
             status, message, extra = "error", str(exc), {}
+            timed_out = True
         except AdapterContractError as exc:
             status, message, extra = "error", f"adapter contract violation: {exc}", {}
         except Exception as exc:  # noqa: BLE001 - an error is a result, not a crash
@@ -224,6 +227,9 @@ class Runner:
             if isinstance(exc, HypothesisException):
                 message = f"hypothesis: {message}"
         duration = time.perf_counter() - start
+        if not timed_out:  # an abandoned check thread may still use its models: none recycled
+            with contextlib.suppress(Exception):
+                ctx.release()
         after = shared_state(self.adapter)
         if after != before:
             changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
@@ -238,6 +244,8 @@ class Runner:
         params = case.params
         if case.kind == "property":
             details["profile"] = self.profile_name
+            details["max_examples"] = self.max_examples()
+            details["shrink"] = self.shrinks()
             if drawn and status in ("failed", "error"):
                 params = dict(drawn)  # the last (minimal) example hypothesis ran
                 details["falsifying_params"] = dict(drawn)
@@ -251,7 +259,7 @@ class Runner:
     def _run_property(self, case, ctx, drawn):
         chk = case.check
 
-        @self.profile
+        @self._settings()
         @hyp_seed(ctx.seed)
         @given(st.data())
         def prop(data):
@@ -271,6 +279,20 @@ class Runner:
                 example = ", ".join(f"{k}={v}" for k, v in drawn.items())
                 exc.message += f" (falsifying example: {example})"
             raise
+
+    def max_examples(self):
+        """Examples per property case: the profile's, capped by the adapter's own limit."""
+        limit = getattr(self.adapter, "property_examples", lambda _p: None)(self.profile_name)
+        n = self.profile.max_examples
+        return n if limit is None else max(1, min(n, int(limit)))
+
+    def shrinks(self):
+        return Phase.shrink in self.profile.phases and getattr(self.adapter, "shrink_failures", True)
+
+    def _settings(self):
+        n = self.max_examples()
+        out = self.profile if n == self.profile.max_examples else settings(self.profile, max_examples=n)
+        return out if self.shrinks() else profiles.without_shrinking(out)
 
     def _apply_expected_failures(self, result):
         for xf in self.expected_failures:

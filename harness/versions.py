@@ -1,6 +1,7 @@
 """Versions of the interpreter, the libraries a run depends on, and the platform."""
 
 import functools
+import os
 import platform
 import sys
 from importlib import metadata
@@ -60,6 +61,8 @@ def _collect():
     for key, names in _DISTRIBUTIONS.items():
         versions[key] = _dist_version(*names)
     versions["harness"] = _harness_version()
+    # Cases run in worker processes with TF_ENABLE_ONEDNN_OPTS defaulted to "0" (harness.isolation).
+    versions["worker_tf_enable_onednn_opts"] = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "0")
     try:
         versions["platform"] = platform.platform()
     except Exception:  # noqa: BLE001

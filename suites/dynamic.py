@@ -19,7 +19,7 @@ def traced_forward(ctx, p):
     a = ctx.adapter
     model = ctx.build(p)
     a.resize(model, p["new"])
-    fn = tf.function(lambda ids: a.call(model, ids),
+    fn = tf.function(lambda ids: a.call(model, ids), autograph=getattr(a, "graph_autograph", True),
                      input_signature=[tf.TensorSpec([None, None], tf.int32)])
     ids_a = ctx.ids(p["new"], batch=2, length=5)
     ids_a[0, -1] = p["new"] - 1

@@ -29,7 +29,9 @@ import tensorflow as tf  # noqa: E402
 
 from harness.adapter import Adapter, Capabilities  # noqa: E402
 from harness.adapters import transformers_models as tm  # noqa: E402
+from harness.adapters.model_pool import ModelPool  # noqa: E402
 
+BUILD_SEED = 0
 PROBE_VOCAB = 97  # distinct from every other dimension of the tiny configs
 LOGIT_KEYS = ("logits", "prediction_logits")
 HIDDEN_KEYS = ("decoder_hidden_states", "hidden_states")
@@ -52,6 +54,7 @@ class Probe:
     bias_layout: str
     forward: tuple             # ("logits", key) or ("hidden", key, index)
     flags: frozenset
+    graph_autograph: bool = True  # traced forwards need autograph's conversion
 
 
 # -- attribute paths ---------------------------------------------------------------------
@@ -312,12 +315,16 @@ def _probe(class_name):
     if _raises(lambda: _scores(small, p, tf.constant([[1, 11, 2]]))) and \
             _raises(lambda: _scores(small, p, tf.constant([[1, -1, 2]]))):
         flags.add("rejects_out_of_range_ids")
-    fn = tf.function(lambda x: _scores(small, p, x), input_signature=[tf.TensorSpec([None, None], tf.int32)])
-    if not _raises(lambda: fn(tf.constant([[1, 2, 3]]))):
-        flags.add("graph_forward")
+    autograph = False  # converting transformers' sources costs ~4 s a process; try without first
+    for autograph in (False, True):
+        fn = tf.function(lambda x: _scores(small, p, x), autograph=autograph,
+                         input_signature=[tf.TensorSpec([None, None], tf.int32)])
+        if not _raises(lambda: fn(tf.constant([[1, 2, 3]]))):
+            flags.add("graph_forward")
+            break
     if _cached_sizes(small):
         flags.add("cached_vocab_sizes")
-    return dataclasses.replace(p, flags=frozenset(flags))
+    return dataclasses.replace(p, flags=frozenset(flags), graph_autograph=autograph)
 
 
 def _cached_sizes(model):
@@ -341,11 +348,16 @@ class TransformersAdapter(Adapter):
         self.class_name = class_name
         self.name = f"transformers/{class_name}"
         self._probe = None
+        self._pool = ModelPool()
 
     def probe(self):
         if self._probe is None:
             self._probe = probe(self.class_name)
         return self._probe
+
+    @property
+    def graph_autograph(self):
+        return self.probe().graph_autograph
 
     def capabilities(self):
         p = self.probe()
@@ -362,18 +374,38 @@ class TransformersAdapter(Adapter):
             p = self.probe()
             d["forward"] = ":".join(str(x) for x in p.forward)
             d["input_path"] = ".".join(p.input_path)
+            d["graph_autograph"] = p.graph_autograph
         except Exception:  # noqa: BLE001 - describe never fails
             pass
         return d
 
     # -- building / resizing -------------------------------------------------------------
     def build(self, spec):
+        """A just-built model: a recycled one restored to its built state, else a new one."""
         p = self.probe()
-        tie = p.tie_arg[spec.tie] if spec.tie in p.tie_arg else p.tie_arg[sorted(p.tie_arg)[0]]
-        model = build_model(self.class_name, spec.vocab_size, tie, spec.seed)
-        model._probe_input_path = p.input_path
-        model._conformance_mode = spec.tie if spec.tie in p.tie_arg else sorted(p.tie_arg)[0]
+        mode = spec.tie if spec.tie in p.tie_arg else sorted(p.tie_arg)[0]
+        # One model per class and configuration: its weights come from BUILD_SEED, not from the
+        # case seed, so a restored model is bit-identical to a fresh build in any case (and in
+        # the case's reproduction command). The case seed drives the resize's random draws.
+        key = (int(spec.vocab_size), mode)
+        model = self._pool.take(key)
+        if model is None:
+            model = build_model(self.class_name, spec.vocab_size, p.tie_arg[mode], BUILD_SEED)
+            model._probe_input_path = p.input_path
+            model._conformance_mode = mode
+            self._pool.register(model, key)
+        # Same random state after a build and after a restore: resizes draw the same new rows.
+        tf.keras.utils.set_random_seed(int(spec.seed) + 1)
         return model
+
+    def recycle(self, model):
+        self._pool.recycle(model)
+
+    shrink_failures = False  # a shrink step builds and resizes a real model: minutes per failure
+
+    def property_examples(self, profile):
+        """Real models are expensive: few hypothesis examples (the edge cases still all run)."""
+        return {"dev": 2, "ci": 3}.get(profile, 25)
 
     def resize(self, model, new_num_tokens):
         return model.resize_token_embeddings(new_num_tokens)

@@ -173,18 +173,18 @@ def list_classes():
 
 @functools.lru_cache(maxsize=1)
 def _entries():
-    entries = []
-    for name, (kinds, types) in _mappings().items():
-        try:
-            reason = _static_reason(name)
-        except Exception as exc:  # noqa: BLE001 - e.g. the class no longer imports
-            reason = f"cannot import: {type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
-        entries.append(ModelEntry(name, kinds, types, UNSUPPORTED if reason else SUPPORTED, reason or ""))
-    return tuple(entries)
+    return tuple(entry(name) for name in _mappings())
 
 
+@functools.lru_cache(maxsize=None)
 def entry(name):
-    for e in _entries():
-        if e.name == name:
-            return e
-    raise KeyError(f"{name!r} is not in transformers' TF auto mappings")
+    """The entry of one class (imports only that class's module, not all 251)."""
+    mappings = _mappings()
+    if name not in mappings:
+        raise KeyError(f"{name!r} is not in transformers' TF auto mappings")
+    kinds, types = mappings[name]
+    try:
+        reason = _static_reason(name)
+    except Exception as exc:  # noqa: BLE001 - e.g. the class no longer imports
+        reason = f"cannot import: {type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
+    return ModelEntry(name, kinds, types, UNSUPPORTED if reason else SUPPORTED, reason or "")
