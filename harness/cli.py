@@ -103,6 +103,9 @@ def build_parser():
     run.add_argument("--in-process", action="store_true",
                      help="run cases in this process (for debugging); by default they run in a worker "
                           "process that is killed on timeout and replaced after a crash")
+    run.add_argument("--cprofile", metavar="FILE", default=None,
+                     help="profile the run with cProfile (implies --in-process; checks run on the main "
+                          "thread, without the per-case timeout), save the stats to FILE and print the top entries")
     run.add_argument("--quiet", action="store_true", help="print only failures, errors and the summary")
     run.add_argument("--html", action="store_true", help="also write a self-contained report.html")
     run.add_argument("--expected-failures", metavar="FILE", default=None,
@@ -415,12 +418,36 @@ def cmd_run(args, argv):
             shard.parse(args.shard)
         except shard.ShardError as exc:
             raise UsageError(str(exc)) from exc
+    if args.cprofile:
+        return _profiled(args, argv)
     runner = _make_runner(args) if args.in_process else _make_isolated_runner(args)
     try:
         return _run_session(runner, args, argv)
     finally:
         if hasattr(runner, "close"):
             runner.close()
+
+
+def _profiled(args, argv):
+    """``run --cprofile FILE``: where the time goes (start-up, builds, resizes, traces, report writes)."""
+    import cProfile  # noqa: PLC0415
+    import pstats  # noqa: PLC0415
+
+    from harness import runner as runner_module  # noqa: PLC0415
+
+    profiler = cProfile.Profile()
+    direct = runner_module.run_on_calling_thread(True)  # cProfile sees one thread only
+    profiler.enable()
+    try:
+        return _run_session(_make_runner(args), args, argv)
+    finally:
+        profiler.disable()
+        runner_module.run_on_calling_thread(direct)
+        profiler.dump_stats(args.cprofile)
+        print(f"\nprofile written to {args.cprofile}; top entries by cumulative time "
+              f"(python -m pstats {args.cprofile} for more):")
+        stats = pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative")
+        stats.print_stats(r"harness|suites|transformers/modeling_tf_utils|func_graph\.py.*func_graph_from", 30)
 
 
 def _make_isolated_runner(args):

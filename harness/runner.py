@@ -106,7 +106,13 @@ class CaseTimeout(Exception):
     pass
 
 
-_EXECUTOR = {"pool": None}
+_EXECUTOR = {"pool": None, "direct": False}
+
+
+def run_on_calling_thread(flag):
+    """Run checks on the calling thread, without a timeout (for profiling); returns the old setting."""
+    old, _EXECUTOR["direct"] = _EXECUTOR["direct"], bool(flag)
+    return old
 
 
 def _call_with_timeout(fn, timeout_s):
@@ -117,6 +123,8 @@ def _call_with_timeout(fn, timeout_s):
     """
     import concurrent.futures
 
+    if _EXECUTOR["direct"]:
+        return fn()
     if _EXECUTOR["pool"] is None:
         _EXECUTOR["pool"] = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="resize-check")
     future = _EXECUTOR["pool"].submit(fn)

@@ -339,7 +339,8 @@ def _cached_sizes(model):
 class TransformersAdapter(Adapter):
     """Drive ``transformers.<class_name>`` (a TF model) through the conformance checks."""
 
-    def __init__(self, class_name):
+    def __init__(self, class_name, reuse_models=None):
+        """``reuse_models``: recycle built models (default; RESIZE_CONFORMANCE_REUSE_MODELS=0 turns it off)."""
         if not class_name.startswith("TF"):
             raise ValueError(f"{class_name!r} is not a transformers TF model class (TF...)")
         if class_name not in tm.class_names():
@@ -348,7 +349,9 @@ class TransformersAdapter(Adapter):
         self.class_name = class_name
         self.name = f"transformers/{class_name}"
         self._probe = None
-        self._pool = ModelPool()
+        if reuse_models is None:
+            reuse_models = os.environ.get("RESIZE_CONFORMANCE_REUSE_MODELS", "1") != "0"
+        self._pool = ModelPool(per_key=2 if reuse_models else 0)
 
     def probe(self):
         if self._probe is None:

@@ -120,7 +120,8 @@ def cmd_certify(args, argv):
     print(f"collected {s['collected']} of {s['expected']} expected cases; gate: {s['gate'].upper()}")
     for reason in s["gate_reasons"]:
         print(f"  - {reason}")
-    print(f"wall time {time.perf_counter() - t0:.0f}s; report: {os.path.join(args.report_dir, 'report.json')}")
+    print(f"wall time {time.perf_counter() - t0:.0f}s; report: {os.path.join(args.report_dir, 'report.json')} "
+          "(and report.md, report.html)")
     if interrupted:
         print(f"{PROG}: interrupted; partial report written", file=sys.stderr)
         return 130
@@ -145,6 +146,9 @@ def _collect(subject_list, report_dir, runs):
 
 
 def _write(report, report_dir):
-    from harness.report import write_report
+    """report.json and report.md (write_report), and the self-contained report.html."""
+    from harness.report import write_report, write_text_atomic
+    from harness.report.html import render_html
 
     write_report(report, report_dir)
+    write_text_atomic(os.path.join(report_dir, "report.html"), render_html(report))

@@ -15,6 +15,8 @@ TEMPLATES = os.path.join(os.path.dirname(__file__), "templates")
 LABELS = {"not_applicable": "not applicable"}
 MAX_JSON = 2000
 MAX_NA_IDS = 12
+SYMBOLS = {"passed": "✓", "failed": "✗", "error": "E", "xfailed": "x", "xpassed": "X", "skipped": "s",
+           "not_applicable": "·"}
 
 
 @functools.lru_cache(maxsize=1)
@@ -76,7 +78,8 @@ def render_html(report):
         properties={c["id"]: c["property"] for c in report.get("checks", [])},
         bad=[c for c in cases if c["status"] in ("failed", "error")],
         grouped=[("Skipped", _grouped(cases, "skipped")), ("Not applicable", _grouped(cases, "not_applicable"))],
-        env_error=report.get("environment_error"), harness_version=_version())
+        env_error=report.get("environment_error"), harness_version=_version(), matrix=report.get("matrix"),
+        symbols=SYMBOLS)
 
 
 def render_matrix_html(reports, paths=None, *, title="Regression report: version matrix", mx=None):

@@ -99,6 +99,51 @@ def _families(report):
     return ["## By family", "", *_table(["family"] + [LABELS.get(k, k) for k in STATUSES], rows), ""]
 
 
+SYMBOLS = {"passed": "✓", "failed": "✗", "error": "E", "xfailed": "x", "xpassed": "X", "skipped": "s",
+           "not_applicable": "·"}
+
+
+def _subjects(report):
+    """Certify reports: one row per subject (class) with its counts, and the class x family matrix."""
+    mx = report.get("matrix")
+    if not mx:
+        return []
+    rows = mx["subjects"]
+    out = ["## Classes", "", f"{len(rows)} classes: " + ", ".join(
+        f"{sum(1 for r in rows if r['status'] == k)} {LABELS.get(k, k)}"
+        for k in ("passed", "failed", "error", "not_applicable")), ""]
+    header = ["class", "status", "passed", "failed", "error", "xfailed", "xpassed", "skipped", "n/a", "time (s)",
+              "note"]
+    table = []
+    for r in rows:
+        c = r.get("counts") or {}
+        table.append([r["name"], LABELS.get(r["status"], r["status"]), *(c.get(k, 0) for k in STATUSES),
+                      f"{r.get('duration_s') or 0:.1f}", r.get("reason") or "; ".join(r.get("gate_reasons") or [])])
+    out += _table(header, table) + [""]
+    families = sorted({chk.split(".", 1)[0] for chk in mx.get("checks", [])})
+    out += ["## Compliance matrix (class x check family)", "",
+            "Worst status of the family's cases for each class: " + ", ".join(
+                f"{v} {LABELS.get(k, k)}" for k, v in SYMBOLS.items()) + ". The JSON report has every "
+            "class x check cell (`matrix.subjects[].cells`) and every case.", ""]
+    grid = []
+    for r in rows:
+        if not r.get("cells"):
+            grid.append([r["name"]] + [SYMBOLS["not_applicable"]] * len(families))
+            continue
+        by_family = {}
+        for chk, status in r["cells"].items():
+            by_family.setdefault(chk.split(".", 1)[0], []).append(status)
+        grid.append([r["name"]] + [SYMBOLS[_worst(by_family.get(f, ["not_applicable"]))] for f in families])
+    lines = _table(["class"] + families, grid)
+    lines[1] = "|---|" + "|".join(":---:" for _ in families) + "|"
+    return out + lines + [""]
+
+
+def _worst(statuses):
+    order = ("error", "failed", "xpassed", "skipped", "xfailed", "passed", "not_applicable")
+    return next((s for s in order if s in statuses), "not_applicable")
+
+
 def _detail_lines(details):
     out = []
     for key in KEY_DETAILS:
@@ -174,7 +219,8 @@ def _grouped(report, status, title):
 def render_markdown(report):
     """The Markdown text of ``report`` (a dict matching report.schema.json)."""
     properties = {c["id"]: c["property"] for c in report.get("checks", [])}
-    lines = (_header(report) + _summary(report) + _families(report) + _failures(report, properties)
+    lines = (_header(report) + _summary(report) + _subjects(report) + _families(report)
+             + _failures(report, properties)
              + _simple_list(report, "xpassed", "Unexpected passes (xpassed)")
              + _simple_list(report, "xfailed", "Expected failures (xfailed)")
              + _grouped(report, "skipped", "Skipped")
