@@ -66,6 +66,7 @@ class SubjectRun:
         self.on_case = on_case
         self.report = None
         self.error = None
+        self.unsupported = None
         self.duration_s = 0.0
         self.stop = threading.Event()
 
@@ -82,6 +83,8 @@ class SubjectRun:
         try:
             plan = runner.plan()
         except WorkerError as exc:
+            if exc.unsupported:  # the adapter's probe found the class unusable: listed, not an error
+                self.unsupported = exc.unsupported
             self.error = str(exc).splitlines()[0]
             self.duration_s = time.perf_counter() - start
             runner.close()
@@ -164,9 +167,12 @@ def aggregate(subject_list, runs, *, started_at, command, options, interrupted=F
         row = {"name": s.name, "adapter": s.adapter_spec, "reason": s.reason or (run.error if run else "") or "",
                "duration_s": round(run.duration_s, 3) if run else 0.0, "cells": {}}
         if rep is None:
-            row["status"] = "not_applicable" if not s.adapter_spec else "error"
+            unsupported = getattr(run, "unsupported", None) if run else None
+            if unsupported:
+                row["reason"] = f"unsupported (found when the adapter probed the class): {unsupported}"
+            row["status"] = "not_applicable" if not s.adapter_spec or unsupported else "error"
             row["counts"] = {k: 0 for k in STATUSES}
-            if s.adapter_spec:
+            if s.adapter_spec and not unsupported:
                 totals["expected"] += 1  # a subject that should have run but could not start
                 totals["total"] += 1
                 cases.append({"id": f"{s.name}::<start-up>", "check": "harness.start_up", "kind": "example",

@@ -27,7 +27,12 @@ WORKER_ONEDNN_DEFAULT = "0"  # TF_ENABLE_ONEDNN_OPTS in worker processes (see Wo
 
 
 class WorkerError(RuntimeError):
-    """The worker could not start (bad adapter, import error)."""
+    """The worker could not start (bad adapter, import error). ``unsupported`` is the adapter's
+    reason when it declared the subject unsupported (an ``Unsupported`` exception at start-up)."""
+
+    def __init__(self, message, unsupported=None):
+        super().__init__(message)
+        self.unsupported = unsupported
 
 
 class _OutputTail:
@@ -174,8 +179,9 @@ class IsolatedRunner:
             _, tail = worker.output.since(0)
             worker.kill()
             why = hello["message"] if hello else f"no answer within {self.startup_timeout_s:g}s"
+            unsupported = why[len("Unsupported: "):] if hello and why.startswith("Unsupported: ") else None
             raise WorkerError(f"worker for adapter {self.adapter_spec!r} failed to start: {why}"
-                              + (f"\n{tail[-2000:]}" if tail and not hello else ""))
+                              + (f"\n{tail[-2000:]}" if tail and not hello else ""), unsupported=unsupported)
         self._worker = worker
         return hello
 

@@ -88,7 +88,9 @@ def cmd_certify(args, argv):
         with lock:
             done[0] += 1
             rep = run.report
-            if rep is None:
+            if rep is None and getattr(run, "unsupported", None):
+                line = f"N/A     (unsupported: {run.unsupported})"
+            elif rep is None:
                 line = f"ERROR   ({run.error})"
             else:
                 c = rep["summary"]["counts"]
