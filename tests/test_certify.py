@@ -1,0 +1,62 @@
+"""certify: the aggregate report lists every subject (run, unsupported, broken) with the
+class x check matrix, validates against the schema, and renders to Markdown and HTML."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from harness import certify
+from harness.report import build, load_report
+from harness.report.html import render_html
+from harness.report.markdown import render_markdown
+
+
+@pytest.fixture(scope="module")
+def reference_certified(tmp_path_factory):
+    out = tmp_path_factory.mktemp("certify")
+    proc = subprocess.run([sys.executable, "-m", "harness.cli", "certify", "--adapter", "reference",
+                           "--select", "grow.shape", "--select", "shrink.shape", "--quiet",
+                           "--report-dir", str(out)], capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out
+
+
+def test_certify_writes_json_md_and_html_with_the_matrix(reference_certified):
+    report = load_report(reference_certified)
+    assert [s["name"] for s in report["matrix"]["subjects"]] == ["reference"]
+    row = report["matrix"]["subjects"][0]
+    assert row["status"] == "passed" and row["cells"] == {"grow.shape": "passed", "shrink.shape": "passed"}
+    assert (reference_certified / "classes" / "reference" / "report.json").exists()
+    html = (reference_certified / "report.html").read_text(encoding="utf-8")
+    assert "Compliance matrix" in html and "<script" not in html
+    assert "## Compliance matrix" in (reference_certified / "report.md").read_text(encoding="utf-8")
+
+
+def test_unsupported_and_broken_subjects_are_listed_not_dropped(reference_certified):
+    done = certify.SubjectRun(certify.Subject("reference", "reference"), {}, "unused")
+    done.report = load_report(reference_certified / "classes" / "reference")
+    probed = certify.SubjectRun(certify.Subject("TFProbed", "transformers/TFProbed"), {}, "unused")
+    probed.unsupported, probed.error = "no hidden state of the embedding width", "failed to start: ..."
+    broken = certify.SubjectRun(certify.Subject("TFBroken", "transformers/TFBroken"), {}, "unused")
+    broken.error = "worker died at start-up"
+    subjects = [done.subject, probed.subject, broken.subject,
+                certify.Subject("TFPixels", None, "main input is pixel_values")]
+    runs = {"reference": done, "TFProbed": probed, "TFBroken": broken}
+    import datetime as dt
+
+    report = certify.aggregate(subjects, runs, started_at=dt.datetime.now().astimezone(), command="test",
+                               options={"family": "transformers", "seed": 0, "profile": "ci", "timeout_s": 1.0,
+                                        "select": (), "expected_failures_path": None, "jobs": 1,
+                                        "class_timeout_s": 1.0})
+    build.validate_report(json.loads(json.dumps(report)))
+    rows = {r["name"]: r for r in report["matrix"]["subjects"]}
+    assert rows["TFProbed"]["status"] == "not_applicable" and "embedding width" in rows["TFProbed"]["reason"]
+    assert rows["TFPixels"]["status"] == "not_applicable" and "pixel_values" in rows["TFPixels"]["reason"]
+    assert rows["TFBroken"]["status"] == "error"
+    assert report["summary"]["gate"] == "fail"          # the broken subject is an error case ...
+    assert report["summary"]["expected"] == done.report["summary"]["expected"] + 1  # ... expected, not run
+    md, html = render_markdown(report), render_html(report)
+    for name in rows:
+        assert name in md and name in html
