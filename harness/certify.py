@@ -227,6 +227,21 @@ def aggregate(subject_list, runs, *, started_at, command, options, interrupted=F
     return report
 
 
+def timing(report, wall_s=None):
+    """Measured figures of a certify report, from its own data: wall time and per-subject durations."""
+    import statistics  # noqa: PLC0415
+
+    durations = sorted(r["duration_s"] for r in (report.get("matrix") or {}).get("subjects", []) if r.get("report"))
+    out = {"wall_s": round(wall_s if wall_s is not None else report["run"]["duration_s"], 1),
+           "jobs": (report["run"].get("options") or {}).get("jobs"), "subjects_run": len(durations)}
+    if durations:
+        out.update(subject_median_s=round(statistics.median(durations), 1),
+                   subject_p90_s=round(durations[min(len(durations) - 1, int(0.9 * len(durations)))], 1),
+                   subject_max_s=round(durations[-1], 1), subject_sum_s=round(sum(durations), 1),
+                   subjects_within_20s=sum(1 for d in durations if d <= 20.0))
+    return out
+
+
 @dataclasses.dataclass
 class _Status:
     status: str

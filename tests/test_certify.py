@@ -32,6 +32,7 @@ def test_certify_writes_json_md_and_html_with_the_matrix(reference_certified):
     html = (reference_certified / "report.html").read_text(encoding="utf-8")
     assert "Compliance matrix" in html and "<script" not in html
     assert "## Compliance matrix" in (reference_certified / "report.md").read_text(encoding="utf-8")
+    assert report["run"]["timing"]["subjects_run"] == 1
 
 
 def test_unsupported_and_broken_subjects_are_listed_not_dropped(reference_certified):
@@ -57,6 +58,10 @@ def test_unsupported_and_broken_subjects_are_listed_not_dropped(reference_certif
     assert rows["TFBroken"]["status"] == "error"
     assert report["summary"]["gate"] == "fail"          # the broken subject is an error case ...
     assert report["summary"]["expected"] == done.report["summary"]["expected"] + 1  # ... expected, not run
+    report["run"]["timing"] = certify.timing(report, wall_s=12.34)
+    assert report["run"]["timing"]["subjects_run"] == 1 and report["run"]["timing"]["wall_s"] == 12.3
+    build.validate_report(json.loads(json.dumps(report)))
     md, html = render_markdown(report), render_html(report)
+    assert "subjects_run" in html and "subjects\\_run" in md
     for name in rows:
         assert name in md and name in html

@@ -48,6 +48,9 @@ def plan(repeats, matrix="none"):
         ("transformers.one_class", "`run --adapter transformers/TFBertForMaskedLM --profile ci`",
          _cli("run", "--adapter", "transformers/TFBertForMaskedLM", "--profile", "ci", "--quiet",
               "--report-dir", "{dir}"), once, True),
+        ("transformers.one_class.certify", "`certify --adapter transformers --model TFBertForMaskedLM`",
+         _cli("certify", "--adapter", "transformers", "--model", "TFBertForMaskedLM", "--profile", "ci", "--quiet",
+              "--report-dir", "{dir}"), once, True),
     ]
     if matrix == "sample":
         models = [a for m in MATRIX_SAMPLE for a in ("--model", m)]
@@ -120,6 +123,7 @@ def _extrapolate(sample_s):
 
 
 TARGETS = {"reference.suite.in_process": 60, "reference.suite.worker": 60, "transformers.one_class": 20,
+           "transformers.one_class.certify": 20,
            "transformers.matrix.all": 480, "transformers.matrix.sample": None}
 
 

@@ -113,6 +113,7 @@ def cmd_certify(args, argv):
                                started_at=started_at, command=command, options=options,
                                interrupted=interrupted)
     report["run"]["options"]["wall_s"] = round(time.perf_counter() - t0, 1)
+    report["run"]["timing"] = certify.timing(report, wall_s=time.perf_counter() - t0)
     _write(report, args.report_dir)
     s = report["summary"]
     print(f"\n{len(subject_list)} classes: " + ", ".join(

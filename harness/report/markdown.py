@@ -72,6 +72,8 @@ def _header(report):
     caps = adapter.get("capabilities") or {}
     out.append("- **Capabilities:** " + "; ".join(
         f"{_text(k)}: {', '.join(_code(x) for x in v) or 'none'}" for k, v in caps.items()))
+    if run.get("timing"):
+        out.append("- **Timing:** " + ", ".join(f"{_text(k)} {v}" for k, v in run["timing"].items()))
     if run.get("command"):
         out.append(f"- **Command:** {_code(run['command'])}")
     return out + [""]
