@@ -203,11 +203,20 @@ def _simple_list(report, status, title):
     return [f"## {title}", "", *(f"- `{c['id']}`: {_text(c.get('message') or '')}" for c in cases), ""]
 
 
-def _grouped(report, status, title):
+def _reason_key(message):
+    """``expected failure (<manifest reason>): <observed>`` -> the manifest reason."""
+    prefix = "expected failure ("
+    if message.startswith(prefix) and "): " in message:
+        return message[len(prefix):message.index("): ")]
+    return message
+
+
+def _grouped(report, status, title, key=None):
     groups = {}
     for c in report["cases"]:
         if c["status"] == status:
-            groups.setdefault(c.get("message") or "(no reason given)", []).append(c["id"])
+            message = c.get("message") or "(no reason given)"
+            groups.setdefault(key(message) if key else message, []).append(c["id"])
     if not groups:
         return []
     out = [f"## {title}", ""]
@@ -224,7 +233,8 @@ def render_markdown(report):
     lines = (_header(report) + _summary(report) + _subjects(report) + _families(report)
              + _failures(report, properties)
              + _simple_list(report, "xpassed", "Unexpected passes (xpassed)")
-             + _simple_list(report, "xfailed", "Expected failures (xfailed)")
+             + (_grouped(report, "xfailed", "Expected failures (xfailed), by manifest reason", _reason_key)
+                if report.get("matrix") else _simple_list(report, "xfailed", "Expected failures (xfailed)"))
              + _grouped(report, "skipped", "Skipped")
              + _grouped(report, "not_applicable", "Not applicable"))
     return "\n".join(lines).rstrip("\n") + "\n"
