@@ -56,6 +56,9 @@ def test_unsupported_and_broken_subjects_are_listed_not_dropped(reference_certif
     assert rows["TFProbed"]["status"] == "not_applicable" and "embedding width" in rows["TFProbed"]["reason"]
     assert rows["TFPixels"]["status"] == "not_applicable" and "pixel_values" in rows["TFPixels"]["reason"]
     assert rows["TFBroken"]["status"] == "error"
+    checks = set(report["matrix"]["checks"])
+    assert all(set(r["cells"]) == checks for r in rows.values())  # a status per check for every class
+    assert set(rows["TFPixels"]["cells"].values()) == {"not_applicable"}
     assert report["summary"]["gate"] == "fail"          # the broken subject is an error case ...
     assert report["summary"]["expected"] == done.report["summary"]["expected"] + 1  # ... expected, not run
     report["run"]["timing"] = certify.timing(report, wall_s=12.34)
