@@ -15,10 +15,8 @@ import tempfile
 import threading
 import time
 
-from harness.results import STATUSES, CaseResult, count
-
-PROGRESS_WRITE_S = 2.0
-WORST_FIRST = ("error", "failed", "xpassed", "skipped", "xfailed", "passed", "not_applicable")
+from harness.report.atomic import WriteThrottle
+from harness.results import STATUSES, CaseResult, count, worst
 
 
 @dataclasses.dataclass
@@ -49,11 +47,6 @@ def subjects(family, models=None):
 
 def safe_name(name):
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name)
-
-
-def worst(statuses):
-    present = set(statuses)
-    return next((s for s in WORST_FIRST if s in present), "not_applicable")
 
 
 class SubjectRun:
@@ -91,14 +84,12 @@ class SubjectRun:
             return self
         results = [None] * len(plan)
         budget_end = time.monotonic() + o["class_timeout_s"]
-        last = [None]
+        throttle = WriteThrottle()
 
         def write(partial, pending, final=False):
-            """The subject's report; progress writes at most every PROGRESS_WRITE_S seconds."""
-            now = time.monotonic()
-            if not final and last[0] is not None and now - last[0] < PROGRESS_WRITE_S:
+            """The subject's report; progress writes are throttled (harness.report.atomic)."""
+            if not throttle.due(final):
                 return
-            last[0] = now
             filled = [r or (CaseResult(c.id, c.check.id, c.kind, c.params, "not_applicable", c.na_reason)
                             if c.na_reason else CaseResult(c.id, c.check.id, c.kind, c.params, "skipped", pending))
                       for c, r in zip(plan, results)]

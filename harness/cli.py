@@ -17,7 +17,6 @@ import signal
 import sys
 import tempfile
 import threading
-import time
 import traceback
 
 PROG = "resize-conformance"
@@ -260,9 +259,6 @@ def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-PROGRESS_WRITE_S = 2.0
-
-
 class _Session:
     """One ``run``: the plan, the results so far, and the report written after every case."""
 
@@ -274,7 +270,9 @@ class _Session:
         self.command = f"{PROG} {shlex.join(argv)}"
         self.started_at = dt.datetime.now().astimezone()
         self.write_warned = False
-        self.last_write = None
+        from harness.report.atomic import WriteThrottle  # noqa: PLC0415
+
+        self.throttle = WriteThrottle()
 
     def _filled(self, pending):
         from harness.results import CaseResult  # noqa: PLC0415
@@ -299,16 +297,13 @@ class _Session:
     def write(self, *, partial, pending, final):
         """Write the report; an invalid report is kept as report.invalid.json, then re-raised.
 
-        Progress writes (not ``final``) happen at most every PROGRESS_WRITE_S seconds: building
-        and validating a report of hundreds of cases after each one cost a quarter of a run. An
-        interrupt, a signal or an exception still writes the final report with every result.
+        Progress writes (not ``final``) are throttled (``WriteThrottle``); the final one always
+        happens, also after an interrupt, a signal or an exception.
         """
         from harness.report import build, write_report, write_text_atomic  # noqa: PLC0415
 
-        now = time.monotonic()
-        if not final and self.last_write is not None and now - self.last_write < PROGRESS_WRITE_S:
+        if not self.throttle.due(final):
             return None
-        self.last_write = now
         report = _decorate(self.report(partial=partial, pending=pending), self)
         try:
             write_report(report, self.args.report_dir)

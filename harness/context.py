@@ -29,8 +29,8 @@ class CheckContext:
         """The example is over: hand the models it built back to the adapter (``recycle``)."""
         built, self._built = self._built, []
         recycle = getattr(self.adapter, "recycle", None)
-        for model in built:
-            if recycle is not None:
+        if recycle is not None:
+            for model in built:
                 recycle(model)
 
     def spec(self, params, vocab_size=None):

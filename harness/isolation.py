@@ -23,7 +23,7 @@ from harness.adapter import Capabilities
 from harness.results import CaseResult
 
 OUTPUT_TAIL_BYTES = 16 * 1024
-WORKER_ONEDNN_DEFAULT = "0"  # TF_ENABLE_ONEDNN_OPTS in worker processes (see Worker.start)
+WORKER_ONEDNN_DEFAULT = "0"  # TF_ENABLE_ONEDNN_OPTS in worker processes (see _Worker.__init__)
 
 
 class WorkerError(RuntimeError):

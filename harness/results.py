@@ -38,6 +38,37 @@ class CaseResult:
         return {k: v for k, v in d.items() if v is not None and v != {}}
 
 
+# Worst first: the status a group of cases (a class x check cell) shows.
+WORST_FIRST = ("error", "failed", "xpassed", "skipped", "xfailed", "passed", "not_applicable")
+SYMBOLS = {"passed": "✓", "failed": "✗", "error": "E", "xfailed": "x", "xpassed": "X", "skipped": "s",
+           "not_applicable": "·"}  # one character per status, for compact matrices
+
+
+def worst(statuses):
+    present = set(statuses)
+    return next((s for s in WORST_FIRST if s in present), "not_applicable")
+
+
+def family_counts(cases):
+    """``[(family, {status: n})]`` of case dicts, by check family (the id before the first dot)."""
+    fams = {}
+    for case in cases:
+        fam = case["check"].split(".", 1)[0]
+        fams.setdefault(fam, {k: 0 for k in STATUSES})[case["status"]] += 1
+    return sorted(fams.items())
+
+
+def group_ids(cases, status, key=None):
+    """``[(message, [case ids])]`` of the case dicts with ``status``, largest group first;
+    ``key`` maps a message to the group it belongs to."""
+    groups = {}
+    for c in cases:
+        if c["status"] == status:
+            message = c.get("message") or "(no reason given)"
+            groups.setdefault(key(message) if key else message, []).append(c["id"])
+    return sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+
+
 def count(results):
     counts = {s: 0 for s in STATUSES}
     for r in results:

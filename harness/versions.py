@@ -61,8 +61,9 @@ def _collect():
     for key, names in _DISTRIBUTIONS.items():
         versions[key] = _dist_version(*names)
     versions["harness"] = _harness_version()
-    # Cases run in worker processes with TF_ENABLE_ONEDNN_OPTS defaulted to "0" (harness.isolation).
-    versions["worker_tf_enable_onednn_opts"] = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "0")
+    from harness.isolation import WORKER_ONEDNN_DEFAULT  # noqa: PLC0415 - what workers default to
+
+    versions["worker_tf_enable_onednn_opts"] = os.environ.get("TF_ENABLE_ONEDNN_OPTS", WORKER_ONEDNN_DEFAULT)
     try:
         versions["platform"] = platform.platform()
     except Exception:  # noqa: BLE001

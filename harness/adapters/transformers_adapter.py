@@ -315,8 +315,7 @@ def _probe(class_name):
     if _raises(lambda: _scores(small, p, tf.constant([[1, 11, 2]]))) and \
             _raises(lambda: _scores(small, p, tf.constant([[1, -1, 2]]))):
         flags.add("rejects_out_of_range_ids")
-    autograph = False  # converting transformers' sources costs ~4 s a process; try without first
-    for autograph in (False, True):
+    for autograph in (False, True):  # converting transformers' sources costs ~4 s a process
         fn = tf.function(lambda x: _scores(small, p, x), autograph=autograph,
                          input_signature=[tf.TensorSpec([None, None], tf.int32)])
         if not _raises(lambda: fn(tf.constant([[1, 2, 3]]))):

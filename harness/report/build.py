@@ -245,14 +245,11 @@ def load_report(path):
     if os.path.isdir(path):
         plain = os.path.join(path, REPORT_JSON)
         path = plain if os.path.exists(plain) or not os.path.exists(plain + ".gz") else plain + ".gz"
-    if path.endswith(".gz"):  # committed baselines of large certify runs are gzipped
-        import gzip  # noqa: PLC0415
+    import gzip  # noqa: PLC0415 - committed baselines of large certify runs are gzipped
 
-        with gzip.open(path, "rt", encoding="utf-8") as fh:
-            data = json.load(fh, parse_constant=_reject_constant)
-    else:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh, parse_constant=_reject_constant)
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as fh:
+        data = json.load(fh, parse_constant=_reject_constant)
     return validate_report(data)
 
 

@@ -9,14 +9,12 @@ import functools
 import json
 import os
 
-from harness.results import STATUSES
+from harness.results import STATUSES, SYMBOLS, family_counts, group_ids
 
 TEMPLATES = os.path.join(os.path.dirname(__file__), "templates")
 LABELS = {"not_applicable": "not applicable"}
 MAX_JSON = 2000
 MAX_NA_IDS = 12
-SYMBOLS = {"passed": "✓", "failed": "✗", "error": "E", "xfailed": "x", "xpassed": "X", "skipped": "s",
-           "not_applicable": "·"}
 
 
 @functools.lru_cache(maxsize=1)
@@ -47,21 +45,9 @@ def _version():
         return ""
 
 
-def _families(cases):
-    fams = {}
-    for case in cases:
-        fam = case["check"].split(".", 1)[0]
-        fams.setdefault(fam, {k: 0 for k in STATUSES})[case["status"]] += 1
-    return sorted(fams.items())
-
-
 def _grouped(cases, status):
-    groups = {}
-    for c in cases:
-        if c["status"] == status:
-            groups.setdefault(c.get("message") or "(no reason given)", []).append(c["id"])
     out = []
-    for reason, ids in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+    for reason, ids in group_ids(cases, status):
         shown = ids[:MAX_NA_IDS] + ([f"... and {len(ids) - MAX_NA_IDS} more"] if len(ids) > MAX_NA_IDS else [])
         out.append((reason, shown))
     return out
@@ -74,7 +60,7 @@ def render_html(report):
     return _env().get_template("report.html.j2").render(
         report=report, run=run, adapter=run["adapter"], summary=report["summary"],
         versions=list((run.get("versions") or {}).items()), statuses=STATUSES, labels=LABELS,
-        families=_families(cases), cases=cases,
+        families=family_counts(cases), cases=cases,
         properties={c["id"]: c["property"] for c in report.get("checks", [])},
         bad=[c for c in cases if c["status"] in ("failed", "error")],
         grouped=[("Skipped", _grouped(cases, "skipped")), ("Not applicable", _grouped(cases, "not_applicable"))],

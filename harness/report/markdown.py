@@ -2,7 +2,7 @@
 
 import json
 
-from harness.results import STATUSES
+from harness.results import STATUSES, SYMBOLS, family_counts, group_ids, worst
 
 MAX_JSON = 600          # characters of expected/observed shown
 MAX_TRACEBACK = 3000    # characters of a traceback shown (its end)
@@ -91,18 +91,11 @@ def _summary(report):
 
 
 def _families(report):
-    fams = {}
-    for case in report["cases"]:
-        fam = case["check"].split(".", 1)[0]
-        fams.setdefault(fam, {k: 0 for k in STATUSES})[case["status"]] += 1
+    fams = family_counts(report["cases"])
     if not fams:
         return []
-    rows = [[fam] + [c[k] for k in STATUSES] for fam, c in sorted(fams.items())]
+    rows = [[fam] + [c[k] for k in STATUSES] for fam, c in fams]
     return ["## By family", "", *_table(["family"] + [LABELS.get(k, k) for k in STATUSES], rows), ""]
-
-
-SYMBOLS = {"passed": "✓", "failed": "✗", "error": "E", "xfailed": "x", "xpassed": "X", "skipped": "s",
-           "not_applicable": "·"}
 
 
 def _subjects(report):
@@ -129,21 +122,13 @@ def _subjects(report):
             "class x check cell (`matrix.subjects[].cells`) and every case.", ""]
     grid = []
     for r in rows:
-        if not r.get("cells"):
-            grid.append([r["name"]] + [SYMBOLS["not_applicable"]] * len(families))
-            continue
         by_family = {}
-        for chk, status in r["cells"].items():
+        for chk, status in (r.get("cells") or {}).items():
             by_family.setdefault(chk.split(".", 1)[0], []).append(status)
-        grid.append([r["name"]] + [SYMBOLS[_worst(by_family.get(f, ["not_applicable"]))] for f in families])
+        grid.append([r["name"]] + [SYMBOLS[worst(by_family.get(f, ()))] for f in families])
     lines = _table(["class"] + families, grid)
     lines[1] = "|---|" + "|".join(":---:" for _ in families) + "|"
     return out + lines + [""]
-
-
-def _worst(statuses):
-    order = ("error", "failed", "xpassed", "skipped", "xfailed", "passed", "not_applicable")
-    return next((s for s in order if s in statuses), "not_applicable")
 
 
 def _detail_lines(details):
@@ -212,15 +197,11 @@ def _reason_key(message):
 
 
 def _grouped(report, status, title, key=None):
-    groups = {}
-    for c in report["cases"]:
-        if c["status"] == status:
-            message = c.get("message") or "(no reason given)"
-            groups.setdefault(key(message) if key else message, []).append(c["id"])
+    groups = group_ids(report["cases"], status, key)
     if not groups:
         return []
     out = [f"## {title}", ""]
-    for reason, ids in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+    for reason, ids in groups:
         shown = ", ".join(f"`{i}`" for i in ids[:MAX_NA_IDS])
         more = f" and {len(ids) - MAX_NA_IDS} more" if len(ids) > MAX_NA_IDS else ""
         out.append(f"- {_text(reason)} ({len(ids)}): {shown}{more}")
