@@ -8,7 +8,6 @@ import fnmatch
 import shlex
 import shutil
 import tempfile
-import threading
 import time
 import traceback
 import zlib

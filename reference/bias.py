@@ -12,16 +12,21 @@ from reference.errors import ResizeTypeError
 from reference.matrix import resize_last_axis, variable_like
 
 
-def resize_bias_dict(bias, new_num_tokens, *, min_num_tokens=1, nonfinite="error"):
-    """Return a new dict with every entry resized; Variables come back as new Variables."""
+def map_bias_dict(bias, fn):
+    """A new dict with ``fn(entry)`` for every entry; Variables come back as new Variables
+    (``variable_like``: name, trainability and dtype kept). ``None`` stays ``None``."""
     if bias is None:
         return None
     if not isinstance(bias, dict):
         raise ResizeTypeError(f"bias must be a dict of name -> tensor, got {type(bias).__name__}")
     resized = {}
     for key, value in bias.items():
-        new_value = resize_last_axis(
-            value, new_num_tokens, min_num_tokens=min_num_tokens, nonfinite=nonfinite
-        )
+        new_value = fn(value)
         resized[key] = variable_like(value, new_value) if isinstance(value, tf.Variable) else new_value
     return resized
+
+
+def resize_bias_dict(bias, new_num_tokens, *, min_num_tokens=1, nonfinite="error"):
+    """Return a new dict with every entry resized; Variables come back as new Variables."""
+    return map_bias_dict(bias, lambda value: resize_last_axis(
+        value, new_num_tokens, min_num_tokens=min_num_tokens, nonfinite=nonfinite))

@@ -27,7 +27,8 @@ never raises or yields NaN inside ``tf.function``.
 
 import tensorflow as tf
 
-from reference.errors import ResizeError, ResizeTypeError
+from reference.bias import map_bias_dict
+from reference.errors import ResizeError
 from reference.matrix import as_tensor, resize_last_axis, resize_matrix, variable_like
 
 COVARIANCE_SCALE = 1e-9
@@ -125,12 +126,5 @@ def mean_last_axis(values, new_num_tokens, *, min_num_tokens=1, nonfinite="error
 
 def mean_resize_bias_dict(bias, new_num_tokens, *, min_num_tokens=1, nonfinite="error"):
     """``resize_bias_dict`` with mean-initialised new entries; Variables come back as new Variables."""
-    if bias is None:
-        return None
-    if not isinstance(bias, dict):
-        raise ResizeTypeError(f"bias must be a dict of name -> tensor, got {type(bias).__name__}")
-    resized = {}
-    for key, value in bias.items():
-        new_value = mean_last_axis(value, new_num_tokens, min_num_tokens=min_num_tokens, nonfinite=nonfinite)
-        resized[key] = variable_like(value, new_value) if isinstance(value, tf.Variable) else new_value
-    return resized
+    return map_bias_dict(bias, lambda value: mean_last_axis(
+        value, new_num_tokens, min_num_tokens=min_num_tokens, nonfinite=nonfinite))

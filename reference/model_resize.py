@@ -73,7 +73,13 @@ def resize_token_embeddings(model, new_num_tokens=None, *, initializer=None, see
         out_seed = None if seed is None else seed + 1
         new_out = resize_var(old_out, n, seed=out_seed, **kwargs)
     new_bias = resize_bias(old_bias, n, min_num_tokens=minimum, nonfinite=nonfinite)
+    return apply_resized(model, n, new_in, new_out, new_bias, tied=tied)
 
+
+def apply_resized(model, n, new_in, new_out, new_bias, *, tied):
+    """Set the already computed weights of an ``n``-token vocabulary (a tied model gets
+    ``new_in`` as its head too), then the config and every cached size; return the input
+    embeddings. Called only after every new value was computed."""
     model.set_input_embeddings(new_in)
     if tied:
         model.set_output_embeddings(new_in)
@@ -81,6 +87,6 @@ def resize_token_embeddings(model, new_num_tokens=None, *, initializer=None, see
         model.set_output_embeddings(new_out)
     if new_bias is not None:
         model.set_bias(new_bias)
-    config.vocab_size = n
+    model.config.vocab_size = n
     model.set_cached_vocab_size(n)
     return model.get_input_embeddings()

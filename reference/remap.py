@@ -33,9 +33,11 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from reference.bias import map_bias_dict
 from reference.errors import ResizeError, ResizeTypeError
 from reference.matrix import (DEFAULT_INITIALIZER_RANGE, _check_matrix, _finite_or_raise, as_tensor,
                               truncated_normal_initializer, variable_like)
+from reference.model_resize import apply_resized, is_tied
 from reference.validate import validate_num_tokens
 
 
@@ -156,7 +158,7 @@ def remap_token_embeddings(model, old_vocab, new_vocab, *, initializer=None, see
     if old == new:
         return old_in
     old_out, old_bias = model.get_output_embeddings(), model.get_bias()
-    tied = old_out is not None and old_out is old_in
+    tied = is_tied(model)
     kwargs = dict(initializer=initializer, nonfinite=nonfinite, min_num_tokens=minimum,
                   initializer_range=getattr(config, "initializer_range", DEFAULT_INITIALIZER_RANGE))
     new_in = variable_like(old_in, remap_matrix(old, new, old_in, seed=seed, **kwargs))
@@ -164,20 +166,6 @@ def remap_token_embeddings(model, old_vocab, new_vocab, *, initializer=None, see
     if old_out is not None and not tied:
         out_seed = None if seed is None else seed + 1
         new_out = variable_like(old_out, remap_matrix(old, new, old_out, seed=out_seed, **kwargs))
-    new_bias = None
-    if old_bias:
-        new_bias = {}
-        for key, value in old_bias.items():
-            moved = remap_last_axis(old, new, value, nonfinite=nonfinite)
-            new_bias[key] = variable_like(value, moved) if isinstance(value, tf.Variable) else moved
-
-    model.set_input_embeddings(new_in)
-    if tied:
-        model.set_output_embeddings(new_in)
-    elif new_out is not None:
-        model.set_output_embeddings(new_out)
-    if new_bias is not None:
-        model.set_bias(new_bias)
-    config.vocab_size = len(new)
-    model.set_cached_vocab_size(len(new))
-    return model.get_input_embeddings()
+    new_bias = map_bias_dict(old_bias, lambda value: remap_last_axis(old, new, value, nonfinite=nonfinite)) \
+        if old_bias else None
+    return apply_resized(model, len(new), new_in, new_out, new_bias, tied=tied)
