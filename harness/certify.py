@@ -50,7 +50,7 @@ def safe_name(name):
 
 
 class SubjectRun:
-    """Run one subject in an isolated worker; write its report after every case."""
+    """Run one subject in an isolated worker; write its report as cases finish (throttled)."""
 
     def __init__(self, subject, options, report_dir, on_case=None):
         self.subject = subject

@@ -260,7 +260,7 @@ def _raise_interrupt(signum, frame):
 
 
 class _Session:
-    """One ``run``: the plan, the results so far, and the report written after every case."""
+    """One ``run``: the plan, the results so far, and the report written as cases finish."""
 
     def __init__(self, runner, args, argv):
         self.runner = runner
