@@ -236,6 +236,19 @@ class Adapter:
     def describe(self) -> dict:
         return {"name": self.name, "class": f"{type(self).__module__}:{type(self).__qualname__}"}
 
+    # -- whole-model state (atomicity, save/load, must-raise checks) ------------
+    # Exceptions a rejected resize (bad size, below the minimum) is documented to raise.
+    resize_errors = (ValueError, TypeError)
+
+    def variable_values(self, model) -> dict:
+        """``{name: ndarray}`` of every variable the model tracks (default: the weights of
+        ``handles``; adapters over real models return all of them)."""
+        return {k: _to_numpy(v) for k, v in self.handles(model).items()}
+
+    def read_config(self, model) -> dict:
+        """The model's configuration as plain data (default: just the vocab size)."""
+        return {"vocab_size": self.read_config_vocab_size(model)}
+
 
 def _dtype_name(value):
     dtype = getattr(value, "dtype", None)

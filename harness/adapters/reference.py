@@ -59,6 +59,12 @@ class ReferenceAdapter(Adapter):
     def variable_shapes(self, model):
         return [(v.name, tuple(int(d) for d in v.shape)) for v in model.variables]
 
+    def variable_values(self, model):
+        return {v.name: v.numpy() for v in model.variables}
+
+    def read_config(self, model):
+        return model.config.to_dict()
+
     def save(self, model, path):
         model.save_pretrained(path)
 

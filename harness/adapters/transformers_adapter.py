@@ -460,6 +460,14 @@ class TransformersAdapter(Adapter):
     def variable_shapes(self, model):
         return [(v.name, tuple(int(d) for d in v.shape)) for v in model.variables]
 
+    def variable_values(self, model):
+        return {v.name: v.numpy() for v in model.variables}
+
+    def read_config(self, model):
+        return model.config.to_dict()
+
+    resize_errors = (ValueError, TypeError, tf.errors.InvalidArgumentError)
+
     # -- optional capabilities -----------------------------------------------------------------
     def save(self, model, path):
         model.save_pretrained(path)
