@@ -250,6 +250,18 @@ class Adapter:
         return {"vocab_size": self.read_config_vocab_size(model)}
 
 
+def named_values(variables):
+    """``{name: ndarray}`` of tf variables; a repeated name gets ``#2``, ``#3``... in tracking order."""
+    out = {}
+    for var in variables:
+        name, k = var.name, 1
+        while name in out:
+            k += 1
+            name = f"{var.name}#{k}"
+        out[name] = var.numpy()
+    return out
+
+
 def _dtype_name(value):
     dtype = getattr(value, "dtype", None)
     return getattr(dtype, "name", str(dtype)) if dtype is not None else None

@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from harness.adapter import BIAS_LAYOUTS, DTYPES, TIE_MODES, Adapter, Capabilities
+from harness.adapter import BIAS_LAYOUTS, DTYPES, TIE_MODES, Adapter, Capabilities, named_values
 from reference import remap_matrix, remap_token_embeddings, resize_matrix, resize_model_width, resize_width
 from reference.causal_lm import ReferenceCausalLM, ReferenceConfig
 
@@ -60,7 +60,7 @@ class ReferenceAdapter(Adapter):
         return [(v.name, tuple(int(d) for d in v.shape)) for v in model.variables]
 
     def variable_values(self, model):
-        return {v.name: v.numpy() for v in model.variables}
+        return named_values(model.variables)
 
     def read_config(self, model):
         return model.config.to_dict()

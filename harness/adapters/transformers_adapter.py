@@ -27,7 +27,7 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from harness.adapter import Adapter, Capabilities  # noqa: E402
+from harness.adapter import Adapter, Capabilities, named_values  # noqa: E402
 from harness.adapters import transformers_models as tm  # noqa: E402
 from harness.adapters.model_pool import ModelPool  # noqa: E402
 
@@ -461,7 +461,7 @@ class TransformersAdapter(Adapter):
         return [(v.name, tuple(int(d) for d in v.shape)) for v in model.variables]
 
     def variable_values(self, model):
-        return {v.name: v.numpy() for v in model.variables}
+        return named_values(model.variables)
 
     def read_config(self, model):
         return model.config.to_dict()
