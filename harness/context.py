@@ -6,9 +6,11 @@ import zlib
 
 import numpy as np
 
+from harness import conditioning
 from harness.adapter import ModelSpec
 
 DEFAULT_WIDTH = 8
+CONDITION_SALT = 0xC0DE
 
 
 class CheckContext:
@@ -44,9 +46,16 @@ class CheckContext:
             min_vocab_size=int(params.get("min_vocab", 1)),
         )
 
-    def build(self, params, vocab_size=None):
+    def build(self, params, vocab_size=None, condition=True):
+        """Build from ``params``. ``condition`` (default) then puts the model in a state where
+        defects are observable (``harness.conditioning``: non-zero biases, distinct rows, an
+        untied head unlike the input matrix) or raises ``PreconditionError``; ``condition=False``
+        gives the library's own fresh build (the independent reference for "as built")."""
         model = self.adapter.build(self.spec(params, vocab_size))
         self._built.append(model)
+        if condition:
+            conditioning.condition(self.adapter, model, self.rng(salt=CONDITION_SALT),
+                                   self.caps.has("assign_weights"))
         return model
 
     def rng(self, salt=0):

@@ -17,6 +17,7 @@ from hypothesis.errors import HypothesisException
 
 from harness import applicability, checks as registry, profiles
 from harness.compare import CheckFailure
+from harness.conditioning import PreconditionError
 from harness.contract import AdapterContractError, CheckedAdapter
 from harness.context import CheckContext
 from harness.results import CaseResult
@@ -226,6 +227,8 @@ class Runner:
             timed_out = True
         except AdapterContractError as exc:
             status, message, extra = "error", f"adapter contract violation: {exc}", {}
+        except PreconditionError as exc:
+            status, message, extra = "error", str(exc), {}
         except Exception as exc:  # noqa: BLE001 - an error is a result, not a crash
             status = "error"
             message = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"

@@ -1,6 +1,7 @@
 """The check suites: one module per property family. Importing registers every check."""
 
 from suites import (  # noqa: F401
+    atomic,
     bad_input,
     bias,
     config,

@@ -3,15 +3,12 @@
 import numpy as np
 
 from harness.checks import check
-from harness.compare import expect, expect_close, expect_dtype, expect_ok, expect_shape, fail
-from suites._model import as_f64, resized
+from harness.compare import expect, expect_close, expect_dtype, expect_ok, expect_shape
+from suites._model import as_f64, resized, snapshot
 from suites._params import DTYPE_CASES, GROW_CASES, strategy
 
 DTYPES = ("float32", "float16", "bfloat16")
-# Truncated normal at 2 stddev has std = 0.8796 * stddev.
-TRUNC_STD_FACTOR = 0.8796
-
-
+SCALE_Z = 6.0  # standard errors allowed between new rows and a fresh build (see expect_scale_of_fresh_build)
 
 
 @check("grow.shape", cases=GROW_CASES, strategy=strategy("grow"),
@@ -40,15 +37,18 @@ def grow_prefix(ctx, p):
 
 
 @check("grow.new_rows_initialised", cases=GROW_CASES, strategy=strategy("grow"),
-       property="New rows are finite, not constant, and on the initializer's scale (|x| <= 2*range).",
-       why="Rows padded with -1, zeros or garbage poison training and the logits of new tokens.")
-def grow_new_rows(ctx, p):
+       property="New rows are finite, varied, and at the scale the library builds that matrix with: their std "
+                "and mean match the same matrix of a freshly built model of the new size, within the factor "
+                "the sample sizes justify.",
+       why="Rows padded with -1, zeros, garbage or drawn at the wrong scale poison training and the logits of "
+           "new tokens; a resize that agrees with its own config value can still disagree with the model.")
+def grow_new_rows_initialised(ctx, p):
     model, before, after = resized(ctx, p)
-    init_range = ctx.adapter.initializer_range(model)
-    mats = [("input", after.input)]
+    fresh = snapshot(ctx.adapter, ctx.build(p, vocab_size=p["new"], condition=False))
+    mats = [("input", after.input, fresh.input)]
     if after.output is not None and not after.tied:
-        mats.append(("output", after.output))
-    for what, mat in mats:
+        mats.append(("output", after.output, fresh.output))
+    for what, mat, built in mats:
         expect(mat.shape[0] == p["new"], f"{what} matrix has {mat.shape[0]} rows after growing to {p['new']}",
                expected={"rows": p["new"]}, observed={"rows": int(mat.shape[0])})
         new_rows = as_f64(mat[p["old"]:p["new"]])
@@ -57,18 +57,38 @@ def grow_new_rows(ctx, p):
         if new_rows.size >= 2:
             expect(np.ptp(new_rows) > 0, f"{what} matrix: new rows are constant ({float(new_rows.flat[0])!r})",
                    observed={"value": float(new_rows.flat[0])}, expected="varied initial values")
-        if init_range:
-            bound = 2.0 * init_range * 1.01 + 1e-6
-            peak = float(np.abs(new_rows).max())
-            expect(peak <= bound, f"{what} matrix: new value {peak:.4g} exceeds 2*initializer_range "
-                   f"({bound:.4g}) of a truncated normal", expected={"max_abs_at_most": bound},
-                   observed={"max_abs": peak})
-            if new_rows.size >= 64:
-                std = float(new_rows.std())
-                target = TRUNC_STD_FACTOR * init_range
-                expect(0.6 * target <= std <= 1.4 * target,
-                       f"{what} matrix: std of new rows {std:.4g} far from truncated normal's {target:.4g}",
-                       expected={"std": target, "tolerance": "x0.6..x1.4"}, observed={"std": std})
+        expect_scale_of_fresh_build(new_rows, as_f64(built), f"{what} matrix")
+
+
+def expect_scale_of_fresh_build(new_rows, built, what):
+    """``new_rows`` drawn at the scale of ``built`` (the same matrix in a fresh build of the new size).
+
+    The std ratio must lie within ``exp(+-Z * se)``, ``se`` the standard error of a log standard
+    deviation from ``n`` and ``m`` values (``sqrt(1/(2(n-1)) + 1/(2(m-1)))``), and the mean within
+    ``Z`` standard errors; Z = 6 makes a false alarm on a correct draw practically impossible.
+    """
+    n, m = new_rows.size, built.size
+    if n < 2 or m < 2:
+        return
+    built_std, built_mean = float(built.std(ddof=1)), float(built.mean())
+    if built_std == 0.0:
+        expect(np.all(new_rows == built_mean), f"{what}: the library builds this matrix constant "
+               f"({built_mean:.4g}) but the new rows differ", expected={"value": built_mean},
+               observed={"min": float(new_rows.min()), "max": float(new_rows.max())})
+        return
+    std, mean = float(new_rows.std(ddof=1)), float(new_rows.mean())
+    factor = float(np.exp(SCALE_Z * np.sqrt(1.0 / (2 * (n - 1)) + 1.0 / (2 * (m - 1)))))
+    ratio = std / built_std
+    expect(1.0 / factor <= ratio <= factor,
+           f"{what}: new rows' std {std:.4g} is {ratio:.3g}x the std of the same matrix in a fresh build "
+           f"({built_std:.4g}); allowed x{1 / factor:.3g}..x{factor:.3g} for {n} new values",
+           expected={"std": built_std, "ratio_within": [1.0 / factor, factor]},
+           observed={"std": std, "ratio": ratio, "values": n})
+    bound = SCALE_Z * built_std * np.sqrt(1.0 / n + 1.0 / m)
+    expect(abs(mean - built_mean) <= bound,
+           f"{what}: new rows' mean {mean:.4g} is {abs(mean - built_mean) / built_std:.3g} stds from the fresh "
+           f"build's mean {built_mean:.4g} (allowed {bound:.4g} for {n} new values)",
+           expected={"mean": built_mean, "tolerance": bound}, observed={"mean": mean})
 
 
 @check("grow.dtype_preserved", cases=DTYPE_CASES[:2] + GROW_CASES[:1],
@@ -96,5 +116,3 @@ def grow_new_ids(ctx, p):
     expect_shape(logits, list(ids.shape) + [p["new"]], "logits")
     expect(np.isfinite(logits).all(), "logits on new ids hold NaN/Inf",
            observed={"nonfinite": int((~np.isfinite(logits)).sum())})
-    if logits.shape[-1] != p["new"]:
-        fail("logits width", expected=p["new"], observed=logits.shape[-1])
