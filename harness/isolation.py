@@ -19,6 +19,7 @@ import threading
 import time
 import types
 
+from harness import proctree
 from harness.adapter import Capabilities
 from harness.results import CaseResult
 
@@ -124,23 +125,28 @@ class _Worker:
                 return f"killed by signal {-code}"
         return f"exited with code {code}"
 
-    def kill(self):
+    def kill(self, tree=None):
+        """Kill the worker and every process it started (``harness.proctree``): its group and
+        its descendants, detached ones included (the worker is their subreaper)."""
         if self.proc.poll() is None:
+            tree = (tree or []) + proctree.kill_tree(self.proc.pid, pgid=self.proc.pid)
+        for pid in tree or ():
             try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
+                os.kill(pid, signal.SIGKILL)
             except OSError:
-                self.proc.kill()
+                pass
         self.proc.wait()
         self.selector.close()
 
     def close(self):
+        tree = proctree.descendants(self.proc.pid) if self.proc.poll() is None else []
         if self.proc.poll() is None:
             try:
                 self.send({"type": "exit"})
                 self.proc.wait(timeout=10)
             except (OSError, subprocess.TimeoutExpired):
                 pass
-        self.kill()
+        self.kill(tree)
 
 
 class IsolatedRunner:

@@ -40,6 +40,9 @@ def _make_runner(config):
 
 def main():
     channel = _open_channel()
+    from harness.proctree import become_subreaper
+
+    become_subreaper()  # detached descendants re-parent here, so the parent can kill them all
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     config = json.loads(sys.stdin.readline())
     try:

@@ -111,3 +111,21 @@ class LeaksMemory(ReferenceAdapter):
         if n is not None:
             self.hoard.append(np.ones(1536 * 1024 * 1024 // 8))
         return super().resize(model, n)
+
+
+class DetachesAGrandchildThenHangs(ReferenceAdapter):
+    """resize() starts a process that detaches itself (own session, double fork: its parent
+    exits at once) and records its pid in $RESIZE_TEST_PIDFILE, then hangs."""
+
+    def resize(self, model, n):
+        if n is None:
+            return super().resize(model, n)
+        import subprocess
+
+        script = ("import os, subprocess, sys, time\n"
+                  "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'],"
+                  " start_new_session=True)\n"
+                  "open(os.environ['RESIZE_TEST_PIDFILE'], 'w').write(str(p.pid))\n")
+        subprocess.run([sys.executable, "-c", script], check=True, start_new_session=True)
+        while True:
+            time.sleep(0.5)

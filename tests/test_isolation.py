@@ -3,6 +3,7 @@ faulty cases are errors naming the fault, the other cases are unaffected, the re
 
 import os
 import pathlib
+import time
 
 import pytest
 
@@ -125,3 +126,23 @@ def test_same_seed_same_report(tmp_path):
     cli.main(args + ["--report-dir", str(tmp_path / "b")])
     a, b = strip(load_report(tmp_path / "a")), strip(load_report(tmp_path / "b"))
     assert a == b and a["summary"]["counts"]["failed"] > 0
+
+
+def test_a_detached_grandchild_dies_with_the_killed_worker(tmp_path, monkeypatch):
+    pidfile = tmp_path / "grandchild.pid"
+    monkeypatch.setenv("RESIZE_TEST_PIDFILE", str(pidfile))
+    code, cases, _ = _run(tmp_path / "report", "faulty:DetachesAGrandchildThenHangs", ONE_GROW, timeout="8")
+    assert cases[ONE_GROW]["status"] == "error" and "timed out" in cases[ONE_GROW]["message"]
+    pid = int(pidfile.read_text())
+    deadline = time.monotonic() + 5
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(pid), f"the detached grandchild {pid} outlived its killed worker"
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
