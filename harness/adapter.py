@@ -35,6 +35,8 @@ FLAGS = (
     "load_matrix",         # build() honours spec.width and load_weights() writes given arrays (golden files)
     "reference_rng",       # new rows drawn like the reference's seeded RNG: resize_matrix() like
                            # reference.resize_matrix(m, n, seed=0), resize_seeded() (golden files)
+    "dtype_policy",        # a non-float32 build runs under a global dtype policy (Keras); resize_under_default_policy()
+    "keras_logits",        # a tf-keras Model whose first output is call()'s logits: held.keras_* (held_runners)
 )
 
 
@@ -57,6 +59,7 @@ class Capabilities:
     bias_layouts: frozenset = frozenset({"none"})
     dtypes: frozenset = frozenset({"float32"})
     flags: frozenset = frozenset()
+    formats: frozenset = frozenset({"default"})  # checkpoint formats save()/load() offer (``fmt``)
 
     def has(self, flag):
         if flag not in FLAGS:
@@ -69,6 +72,7 @@ class Capabilities:
             "bias_layouts": sorted(self.bias_layouts),
             "dtypes": sorted(self.dtypes),
             "flags": sorted(self.flags),
+            "formats": sorted(self.formats),
         }
 
 
@@ -248,6 +252,39 @@ class Adapter:
     def read_config(self, model) -> dict:
         """The model's configuration as plain data (default: just the vocab size)."""
         return {"vocab_size": self.read_config_vocab_size(model)}
+
+    # Exceptions forward() on an id outside [0, V) is documented to raise (TF's gather and
+    # tf.debugging asserts raise InvalidArgumentError); a subclass may set a plain tuple.
+    @property
+    def id_errors(self):
+        import tensorflow as tf
+
+        return (tf.errors.InvalidArgumentError,)
+
+    # Exceptions resize_matrix() is documented to raise for NaN/Inf in a kept row.
+    nonfinite_errors = (ValueError,)
+
+    # -- checkpoint formats (suite saveload) ----------------------------------------
+    # An adapter with one format (``Capabilities.formats == {"default"}``) implements
+    # ``save(model, path)`` / ``load(path)``; one with several takes ``fmt`` as a third argument.
+    def load_report(self, path, fmt="default"):
+        """``(model, report)``: ``load`` plus the library's own loading report, ``{"missing": [...],
+        "unexpected": [...], "mismatched": [...]}`` (names as the library reports them), or
+        ``None`` when the library gives none."""
+        return (self.load(path) if fmt == "default" else self.load(path, fmt)), None
+
+    def resize_under_default_policy(self, model, new_num_tokens):
+        """``resize()`` with the global dtype policy at the process default (float32) instead of the
+        model's dtype (capability ``dtype_policy``)."""
+        raise NotImplementedError
+
+    # -- held state (suite held) -------------------------------------------------------------
+    def held_runners(self, model) -> dict:
+        """``{way: factory}``: things built from ``model`` before a resize and used after it
+        (harness/held.py); default: ``tf.function`` and XLA over ``call``."""
+        from harness import held
+
+        return held.traced_runners(self, model)
 
 
 def named_values(variables):

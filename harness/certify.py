@@ -2,8 +2,9 @@
 ``jobs`` in parallel, a time budget per subject, a report per subject written as it goes,
 and an aggregate report with the subject x check matrix.
 
-A subject that cannot be built is listed with its reason as ``not_applicable``; it is never
-dropped and never counted as a pass.
+A subject is ``not_applicable`` only when its adapter demonstrated at start-up that it has no
+token vocabulary (an ``Unsupported`` whose reason starts with ``no token vocabulary``); any other
+subject that cannot start is an ``error``. None is ever dropped or counted as a pass.
 """
 
 import concurrent.futures
@@ -18,6 +19,8 @@ import time
 from harness.report.atomic import WriteThrottle
 from harness.results import STATUSES, CaseResult, count, worst
 
+NO_VOCABULARY = "no token vocabulary"  # the one start-up reason that makes a subject not applicable
+
 
 @dataclasses.dataclass
 class Subject:
@@ -29,17 +32,17 @@ class Subject:
 def subjects(family, models=None):
     """The subjects of an adapter family: ``transformers`` (every TF class) or a single adapter."""
     if family == "transformers":
-        from harness.adapters.transformers_models import list_classes  # noqa: PLC0415
+        from harness.adapters import transformers_models as tm  # noqa: PLC0415
 
-        entries = list_classes()
-        if models:
-            known = {e.name for e in entries}
-            unknown = sorted(set(models) - known)
+        if models:  # only the named classes' modules are imported
+            unknown = sorted(m for m in set(models) if not tm.is_model_class(m))
             if unknown:
-                raise ValueError(f"not TF classes of transformers' auto mappings: {', '.join(unknown)}")
-            entries = [e for e in entries if e.name in set(models)]
-        return [Subject(e.name, f"transformers/{e.name}" if e.status == "supported" else None, e.reason)
-                for e in entries]
+                raise ValueError(f"not TF model classes exported by transformers: {', '.join(unknown)}")
+            entries = [tm.entry(m) for m in sorted(set(models))]
+        else:
+            entries = tm.list_classes()
+        # every class runs: its worker's probe decides (not applicable only without a vocabulary)
+        return [Subject(e.name, f"transformers/{e.name}") for e in entries]
     if models:
         raise ValueError(f"--model only applies to --adapter transformers, not {family!r}")
     return [Subject(family, family)]
@@ -76,7 +79,7 @@ class SubjectRun:
         try:
             plan = runner.plan()
         except WorkerError as exc:
-            if exc.unsupported:  # the adapter's probe found the class unusable: listed, not an error
+            if exc.unsupported and exc.unsupported.startswith(NO_VOCABULARY):  # nothing to resize
                 self.unsupported = exc.unsupported
             self.error = str(exc).splitlines()[0]
             self.duration_s = time.perf_counter() - start
@@ -159,8 +162,9 @@ def aggregate(subject_list, runs, *, started_at, command, options, interrupted=F
                "duration_s": round(run.duration_s, 3) if run else 0.0, "cells": {}}
         if rep is None:
             unsupported = getattr(run, "unsupported", None) if run else None
+            unsupported = unsupported if unsupported and unsupported.startswith(NO_VOCABULARY) else None
             if unsupported:
-                row["reason"] = f"unsupported (found when the adapter probed the class): {unsupported}"
+                row["reason"] = f"not applicable (demonstrated by the adapter's probe): {unsupported}"
             row["status"] = "not_applicable" if not s.adapter_spec or unsupported else "error"
             row["counts"] = {k: 0 for k in STATUSES}
             if s.adapter_spec and not unsupported:

@@ -64,8 +64,9 @@ def expect_close(observed, expected, what, *, atol=0.0, rtol=0.0):
              expected=summarize(exp), observed=summarize(obs))
     o = obs.astype(np.float64)
     e = exp.astype(np.float64)
-    same_nan = np.isnan(o) & np.isnan(e)
-    diff = np.where(same_nan, 0.0, np.abs(o - e))
+    same = (np.isnan(o) & np.isnan(e)) | (o == e)  # NaN matches NaN, +-Inf matches itself
+    with np.errstate(invalid="ignore"):  # inf - inf; such entries are ``same`` or mismatches anyway
+        diff = np.where(same, 0.0, np.abs(o - e))
     diff = np.where(np.isnan(diff), np.inf, diff)
     bound = atol + rtol * np.abs(np.where(np.isfinite(e), e, 0.0))
     bad = diff > bound
@@ -82,18 +83,31 @@ def expect_close(observed, expected, what, *, atol=0.0, rtol=0.0):
         )
 
 
-def expect_raises(fn, what):
-    """Call ``fn``; fail if it does *not* raise. Returns the exception."""
+def expect_raises(fn, what, accept=None):
+    """Call ``fn``; fail if it does *not* raise, or (with ``accept``, a tuple of exception types)
+    if it raises a type outside ``accept``: only the documented errors count as a rejection.
+    Returns the exception."""
     from harness.contract import AdapterContractError
 
     try:
         result = fn()
-    except AdapterContractError:
+    except (AdapterContractError, CheckFailure):
         raise
-    except Exception as exc:  # noqa: BLE001 - any exception is the wanted outcome
+    except Exception as exc:  # noqa: BLE001 - filtered by ``accept``
+        if accept is not None:
+            expect_documented(exc, accept, what)
         return exc
     fail(f"{what}: expected an error, but the call returned {type(result).__name__}",
          expected="an exception", observed=f"returned {type(result).__name__}")
+
+
+def expect_documented(exc, accept, what):
+    """Fail unless ``exc`` is an instance of one of the ``accept`` types (the documented errors)."""
+    if not isinstance(exc, tuple(accept)):
+        names = ", ".join(t.__name__ for t in accept)
+        text = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        fail(f"{what}: raised {type(exc).__name__} ({text}), not one of the documented errors ({names})",
+             expected=f"one of {names}", observed=f"{type(exc).__name__}: {text}")
 
 
 def expect_ok(fn, what):

@@ -12,9 +12,10 @@ from reference.errors import ResizeTypeError
 from reference.matrix import resize_last_axis, variable_like
 
 
-def map_bias_dict(bias, fn):
-    """A new dict with ``fn(entry)`` for every entry; Variables come back as new Variables
-    (``variable_like``: name, trainability and dtype kept). ``None`` stays ``None``."""
+def map_bias_dict(bias, fn, *, variables=True):
+    """A new dict with ``fn(entry)`` for every entry; with ``variables`` Variables come back as new
+    Variables (``variable_like``: name, trainability and dtype kept), else as the tensors ``fn``
+    returns (to be written into the model in place). ``None`` stays ``None``."""
     if bias is None:
         return None
     if not isinstance(bias, dict):
@@ -22,7 +23,8 @@ def map_bias_dict(bias, fn):
     resized = {}
     for key, value in bias.items():
         new_value = fn(value)
-        resized[key] = variable_like(value, new_value) if isinstance(value, tf.Variable) else new_value
+        resized[key] = variable_like(value, new_value) if variables and isinstance(value, tf.Variable) \
+            else new_value
     return resized
 
 

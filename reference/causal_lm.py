@@ -7,6 +7,11 @@ a seed, graph-safe, trainable, and saved as ``config.json`` + a TF checkpoint.
 Bias layouts: ``none`` {}, ``vector`` {"bias": [V]}, ``row``
 {"final_logits_bias": [1, V]} (non-trainable, as in BART), ``multi`` both.
 Out-of-range token ids raise (eagerly and in graphs, on every device).
+
+The vocabulary-sized variables (embeddings, decoder, bias entries) are created with an
+unknown static shape (``reference.inplace.resizable_variable``) so a resize writes them in
+place and functions traced before it see the new vocabulary; their ``.shape`` is unknown
+(read ``reference.inplace.current_shape``) and Keras ``summary()`` does not work on the model.
 """
 
 import dataclasses
@@ -26,6 +31,7 @@ except ImportError as exc:  # pragma: no cover - environment problem
     ) from exc
 
 from reference import model_resize  # noqa: E402
+from reference.inplace import resizable_variable  # noqa: E402
 from reference.validate import validate_num_tokens  # noqa: E402
 
 BIAS_LAYOUTS = ("none", "vector", "row", "multi")
@@ -101,20 +107,20 @@ class TokenEmbedding(keras.layers.Layer):
         self.seed = seed
 
     def build(self, input_shape):
-        self.embeddings = self.add_weight(
-            "embeddings", shape=[self.vocab_size, self.hidden_size],
-            initializer=_stateless("truncated", self.initializer_range, self.seed),
-        )
+        init = _stateless("truncated", self.initializer_range, self.seed)
+        self.embeddings = resizable_variable(init([self.vocab_size, self.hidden_size], self.dtype),
+                                             name="embeddings")
         super().build(input_shape)
 
     def call(self, ids):
-        rows = tf.shape(self.embeddings, out_type=ids.dtype)[0]
+        table = tf.ensure_shape(self.embeddings, [None, None])  # rank 2, sizes may change in place
+        rows = tf.shape(table, out_type=ids.dtype)[0]
         checks = [
             tf.debugging.assert_non_negative(ids, message="token id < 0"),
             tf.debugging.assert_less(ids, rows, message="token id >= vocabulary size"),
         ]
         with tf.control_dependencies(checks):
-            return tf.gather(self.embeddings, ids)
+            return tf.gather(table, ids)
 
 
 class LMHead(keras.layers.Layer):
@@ -132,28 +138,25 @@ class LMHead(keras.layers.Layer):
 
     def build(self, input_shape):
         if not self.tied:
-            self.decoder = self.add_weight(
-                "decoder", shape=[self.vocab_size, self.hidden_size],
-                initializer=_stateless("truncated", self.initializer_range, self.seed + 1),
-            )
+            init = _stateless("truncated", self.initializer_range, self.seed + 1)
+            self.decoder = resizable_variable(init([self.vocab_size, self.hidden_size], self.dtype),
+                                              name="decoder")
         self.bias_names = []
         for i, (name, rank, trainable) in enumerate(bias_spec(self.bias_kind)):
             shape = [self.vocab_size] if rank == 1 else [1, self.vocab_size]
             # Non-zero at build so "old values kept" is observable. Each entry is its own
             # attribute: replacing it untracks the old variable (a dict would keep it).
-            setattr(self, name, self.add_weight(
-                name, shape=shape, trainable=trainable,
-                initializer=_stateless("normal", 0.02, self.seed + 2 + i),
-            ))
+            init = _stateless("normal", 0.02, self.seed + 2 + i)
+            setattr(self, name, resizable_variable(init(shape, self.dtype), name=name, trainable=trainable))
             self.bias_names.append(name)
         super().build(input_shape)
 
     def call(self, hidden, input_embeddings):
         weight = input_embeddings if self.tied else self.decoder
-        logits = tf.linalg.matmul(hidden, weight, transpose_b=True)
+        logits = tf.linalg.matmul(hidden, tf.ensure_shape(weight, [None, None]), transpose_b=True)
         for name in self.bias_names:
             logits = logits + getattr(self, name)
-        return logits
+        return tf.ensure_shape(logits, hidden.shape[:-1].concatenate([None]))
 
 
 class ReferenceCausalLM(keras.Model):

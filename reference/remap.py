@@ -35,8 +35,9 @@ import tensorflow as tf
 
 from reference.bias import map_bias_dict
 from reference.errors import ResizeError, ResizeTypeError
+from reference.inplace import current_shape
 from reference.matrix import (DEFAULT_INITIALIZER_RANGE, _check_matrix, _finite_or_raise, as_tensor,
-                              truncated_normal_initializer, variable_like)
+                              truncated_normal_initializer)
 from reference.model_resize import apply_resized, is_tied
 from reference.validate import validate_num_tokens
 
@@ -145,15 +146,17 @@ def remap_token_embeddings(model, old_vocab, new_vocab, *, initializer=None, see
     Input embeddings, an untied head (its own init, ``seed + 1``) and every bias entry
     are remapped; a tied model stays tied (the same variable); the config and cached
     sizes become ``len(new_vocab)``. Identical vocabularies are a no-op. Everything is
-    computed before anything is set, so an error leaves the model as it was.
+    computed before anything is set, so an error leaves the model as it was; the values are
+    written in place like ``resize_token_embeddings`` (``reference.inplace``).
     """
     old = load_vocabulary(old_vocab, name="old_vocab")
     new = load_vocabulary(new_vocab, name="new_vocab")
     config = model.config
     minimum = getattr(config, "min_vocab_size", 1) or 1
     old_in = model.get_input_embeddings()
-    if int(old_in.shape[0]) != len(old):
-        raise ResizeError(f"the model has {int(old_in.shape[0])} rows but old_vocab has {len(old)} tokens")
+    rows = current_shape(old_in)[0]
+    if rows != len(old):
+        raise ResizeError(f"the model has {rows} rows but old_vocab has {len(old)} tokens")
     validate_num_tokens(len(new), name="len(new_vocab)", minimum=minimum)
     if old == new:
         return old_in
@@ -161,11 +164,11 @@ def remap_token_embeddings(model, old_vocab, new_vocab, *, initializer=None, see
     tied = is_tied(model)
     kwargs = dict(initializer=initializer, nonfinite=nonfinite, min_num_tokens=minimum,
                   initializer_range=getattr(config, "initializer_range", DEFAULT_INITIALIZER_RANGE))
-    new_in = variable_like(old_in, remap_matrix(old, new, old_in, seed=seed, **kwargs))
+    new_in = remap_matrix(old, new, old_in, seed=seed, **kwargs)
     new_out = None
     if old_out is not None and not tied:
         out_seed = None if seed is None else seed + 1
-        new_out = variable_like(old_out, remap_matrix(old, new, old_out, seed=out_seed, **kwargs))
-    new_bias = map_bias_dict(old_bias, lambda value: remap_last_axis(old, new, value, nonfinite=nonfinite)) \
-        if old_bias else None
+        new_out = remap_matrix(old, new, old_out, seed=out_seed, **kwargs)
+    new_bias = map_bias_dict(old_bias, lambda value: remap_last_axis(old, new, value, nonfinite=nonfinite),
+                             variables=False) if old_bias else None
     return apply_resized(model, len(new), new_in, new_out, new_bias, tied=tied)

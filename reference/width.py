@@ -16,7 +16,9 @@ head). Scope, chosen so the model still runs: the input embeddings, an untied
 decoder and the body are resized; the vocabulary bias is untouched. The body
 kernel ``K [H, H]`` is resized on both axes by the same rule (zero padding,
 truncation, or ``P^T K P``) and its bias ``b [H]`` on its axis (zeros,
-truncation, or ``b P``). A tied model stays tied (one new variable serves both).
+truncation, or ``b P``). A tied model stays tied (one variable serves both). The
+embeddings are written in place where their declared shape allows (``reference.inplace``);
+the body's kernel and bias are new variables.
 The config (``hidden_size``) and the layers' cached widths are updated.
 
 Zero padding is function-preserving: the new hidden units see zero inputs and
@@ -30,6 +32,7 @@ information and changes the logits.
 import tensorflow as tf
 
 from reference.errors import ResizeError, ResizeTypeError
+from reference.inplace import current_shape, write_into
 from reference.matrix import _check_matrix, _finite_or_raise, as_tensor, variable_like
 from reference.validate import validate_num_tokens
 
@@ -116,29 +119,28 @@ def resize_model_width(model, new_width=None, *, projection=None, nonfinite="err
     """
     old_in = model.get_input_embeddings()
     old_out = model.get_output_embeddings()
-    width = int(old_in.shape[1])
+    width = current_shape(old_in)[1]
     if projection is None:
         n = validate_num_tokens(new_width, name="new_width")
         if n == width:
             return old_in
     tied = old_out is not None and old_out is old_in
     body = model.body
-    new_in = variable_like(old_in, resize_width(old_in, new_width, projection=projection, nonfinite=nonfinite))
+    new_in = resize_width(old_in, new_width, projection=projection, nonfinite=nonfinite)
     n = int(new_in.shape[1])
     new_out = None
     if old_out is not None and not tied:
-        new_out = variable_like(old_out, resize_width(old_out, new_width, projection=projection,
-                                                      nonfinite=nonfinite))
+        new_out = resize_width(old_out, new_width, projection=projection, nonfinite=nonfinite)
     kernel = variable_like(body.kernel, resize_square(body.kernel, new_width, projection=projection))
     bias = None
     if getattr(body, "bias", None) is not None:
         bias = variable_like(body.bias, resize_vector(body.bias, new_width, projection=projection))
 
-    model.set_input_embeddings(new_in)
+    write_into(old_in, new_in, model.set_input_embeddings)  # in place where allowed (reference.inplace)
     if tied:
-        model.set_output_embeddings(new_in)
+        model.set_output_embeddings(model.get_input_embeddings())
     elif new_out is not None:
-        model.set_output_embeddings(new_out)
+        write_into(old_out, new_out, model.set_output_embeddings)
     body.kernel = kernel
     if bias is not None:
         body.bias = bias

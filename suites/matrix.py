@@ -5,7 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from harness.checks import check
-from harness.compare import expect, expect_close, expect_dtype, expect_ok, expect_shape
+from harness.compare import expect, expect_close, expect_dtype, expect_documented, expect_ok, expect_shape
 from suites._params import P, draw_model, draw_sizes
 
 MATRIX_CASES = (P(6, 9, width=4), P(9, 6, width=4), P(1, 5, width=2), P(7, 1, width=3))
@@ -74,17 +74,27 @@ def dtype_preserved(ctx, p):
 @check("matrix.nonfinite_not_laundered",
        cases=(P(6, 9, width=4, bad="nan"), P(6, 9, width=4, bad="inf"), P(6, 3, width=4, bad="nan")),
        requires=("matrix_resize",),
-       property="NaN/Inf in kept rows is rejected or copied as is; it never becomes finite nor spreads to new rows.",
+       property="NaN/Inf in kept rows is rejected with one of the adapter's documented errors (leaving the source "
+                "variable untouched) or copied as is; it never becomes finite nor spreads to new rows.",
        why="Silently replacing NaN hides a corrupted checkpoint; spreading it poisons every new token.")
 def nonfinite(ctx, p):
     a = ctx.adapter
-    src = _source(ctx, p)
-    src[0, 1] = np.nan if p["bad"] == "nan" else np.inf
-    try:
-        out = _to_numpy(a.resize_matrix(tf.constant(src), p["new"]))
-    except Exception:  # noqa: BLE001 - rejecting is an allowed policy
-        return
+    clean = _source(ctx, p)
     keep = min(p["old"], p["new"])
+    # Control: the same matrix without the bad value resizes, so a rejection below is about the value.
+    out = _to_numpy(expect_ok(lambda: a.resize_matrix(tf.Variable(clean), p["new"]),
+                              "resize_matrix of the finite copy"))
+    expect_close(out[:keep], clean[:keep], "kept rows of the finite copy")
+    src = clean.copy()
+    src[0, 1] = np.nan if p["bad"] == "nan" else np.inf
+    var = tf.Variable(src)
+    try:
+        out = _to_numpy(a.resize_matrix(var, p["new"]))
+    except Exception as exc:  # noqa: BLE001 - rejecting is an allowed policy, with a documented error
+        expect_documented(exc, a.nonfinite_errors, f"resize_matrix with {p['bad']} in a kept row")
+        expect_close(var.numpy(), src, "the source matrix after the rejected resize_matrix")
+        return
+    expect_close(var.numpy(), src, "the source matrix after resize_matrix")
     expect_shape(out, [p["new"], p["width"]], "resized matrix")
     expect_close(out[:keep], src[:keep], "kept rows, non-finite values included")
     if p["new"] > p["old"]:

@@ -1,17 +1,20 @@
-"""Mean-resizing: new rows drawn from the old rows' mean and (scaled) covariance,
-statistics in float32, the mean itself when the covariance is not positive definite,
-no NaN, deterministic under a seed; new bias entries are the old entries' mean.
+"""Mean-resizing: exactly ``new`` rows, new rows drawn from the old rows' mean and covariance
+scaled by the spec's ``covariance_scale`` (reference/mean_init.py: 1e-9, as transformers 4.57),
+statistics in float32, the mean itself when the covariance is not positive definite, no NaN,
+deterministic under a seed; new bias entries are the old entries' mean.
 
-The checks write their own old rows first (``assign``): a non-zero mean per column
-(input and untied output differ) so that an ordinary zero-mean init, or the wrong
-matrix's statistics, cannot pass by luck.
+The checks write their own old rows first (``assign``, verified by reading them back): a
+non-zero mean per column (input and untied output differ) so that an ordinary zero-mean init,
+or the wrong matrix's statistics, cannot pass by luck.
 """
 
 import numpy as np
 from hypothesis import strategies as st
 
 from harness.checks import check
-from harness.compare import expect, expect_close, expect_ok, fail
+from harness.compare import expect, expect_close, expect_ok, expect_shape, fail
+from harness.conditioning import PreconditionError
+from reference.mean_init import COVARIANCE_SCALE
 from suites._model import as_f64, snapshot
 from suites._params import P, draw_model
 
@@ -19,6 +22,8 @@ REQUIRES = ("mean_resizing", "assign_weights")
 DTYPES = ("float32", "bfloat16", "float16")
 EPS = {"float32": 2.0**-23, "bfloat16": 2.0**-7, "float16": 2.0**-10}
 BIASED = ("vector", "row", "multi")
+# Two-sided chi-square acceptance for the new rows' covariance: p = 1e-6 (normal quantile 4.89).
+Z_ALPHA = 4.89
 
 NEAR_CASES = (
     P(40, 48, width=4, tie="untied", bias="vector"),
@@ -59,9 +64,10 @@ def _has_bias_layout(caps, params):
 
 
 def _prepare(ctx, p):
-    """Build, then write old rows with known non-zero column means (and a bias) into the model."""
+    """Build, then write old rows with known non-zero column means (and a bias) into the model.
+    The build is not conditioned: every value the checks read is written (and verified) here."""
     a = ctx.adapter
-    model = ctx.build(p)
+    model = ctx.build(p, condition=False)
     rng = ctx.rng(7)
     old, width, offset = p["old"], p["width"], float(p.get("offset", 1.0))
     steps = np.arange(width) / max(width, 1)
@@ -71,14 +77,29 @@ def _prepare(ctx, p):
             return np.tile(mean + 0.1 * offset * rng.standard_normal(width), (old, 1))
         return mean + 0.1 * offset * rng.standard_normal((old, width))
 
-    a.assign(model, "input", rows(offset * (1.0 + 0.5 * steps)).astype(np.float32))
+    written = {"input": rows(offset * (1.0 + 0.5 * steps))}
     handles = a.handles(model)
     if "output" in handles and handles["output"] is not handles["input"]:
-        a.assign(model, "output", rows(-offset * (1.0 + 0.3 * steps)).astype(np.float32))
-    for key in [k for k in handles if k.startswith("bias:")]:
-        shape = np.shape(handles[key])
-        a.assign(model, key, (0.5 * offset + 0.05 * offset * rng.standard_normal(shape)).astype(np.float32))
+        written["output"] = rows(-offset * (1.0 + 0.3 * steps))
+    for key, value in sorted((a.read_bias(model) or {}).items()):  # read-back shapes: a live variable's may be unknown
+        written["bias:" + key] = 0.5 * offset + 0.05 * offset * rng.standard_normal(np.shape(value))
+    for which, values in written.items():
+        a.assign(model, which, values.astype(np.float32))
+    _expect_written(a, model, p, written)
     return model
+
+
+def _expect_written(a, model, p, written):
+    """The rows the checks rely on are really in the model (else the check would judge the build)."""
+    got = snapshot(a, model)
+    read = {"input": got.input, "output": got.output, **{"bias:" + k: v for k, v in (got.bias or {}).items()}}
+    eps = EPS.get(p["dtype"], 2.0**-7)
+    for which, values in written.items():
+        have = read.get(which)
+        if have is None or np.shape(have) != np.shape(values) or \
+                not np.allclose(as_f64(have), values, rtol=eps, atol=1e-6):
+            raise PreconditionError(f"precondition not established: assign('{which}') did not write the "
+                                    "old rows the mean-resize checks need")
 
 
 def _mean_resized(ctx, p, seed=0):
@@ -86,7 +107,15 @@ def _mean_resized(ctx, p, seed=0):
     model = _prepare(ctx, p)
     before = snapshot(a, model)
     expect_ok(lambda: a.resize_mean(model, p["new"], seed), f"mean-resize {p['old']} -> {p['new']}")
-    return model, before, snapshot(a, model)
+    after = snapshot(a, model)
+    n = p["new"]
+    expect_shape(after.input, [n, before.input.shape[1]], "input matrix after the mean-resize")
+    if before.output is not None:
+        expect_shape(after.output, [n, before.output.shape[1]], "output matrix after the mean-resize")
+    for key, value in (before.bias or {}).items():
+        expect_shape((after.bias or {}).get(key), list(np.shape(value))[:-1] + [n],
+                     f"bias '{key}' after the mean-resize")
+    return model, before, after
 
 
 def _matrices(before, after):
@@ -103,8 +132,10 @@ def _finite(what, rows):
 
 
 @check("mean_init.new_rows_near_mean", cases=NEAR_CASES, strategy=_strategy, requires=REQUIRES,
-       property="Mean-resized new rows are finite, their column means are within 6 sigma/sqrt(k) (+ dtype "
-                "rounding) of the old rows' means, and each value is within 6 sigma of the old mean.",
+       property="Mean-resized matrices have exactly `new` rows; the new rows are finite, within "
+                "6 sqrt(scale) sigma (+ dtype rounding) of the old rows' mean, their column means within "
+                "6 sqrt(scale) sigma/sqrt(k), and (float32, positive definite) their covariance is "
+                "scale x the old rows' covariance by a p=1e-6 chi-square test (scale = 1e-9, the spec's).",
        why="Rows far from the old distribution (a zero-mean init, the other matrix's statistics, "
            "unscaled noise) make new tokens dominate or vanish from the softmax.")
 def near_mean(ctx, p):
@@ -113,23 +144,53 @@ def near_mean(ctx, p):
     for what, old, new in _matrices(before, after):
         _finite(what, new)
         mu, sigma, k = old.mean(0), old.std(0), len(new)
-        rounding = eps * (np.abs(mu) + 6 * sigma) + 1e-6
-        got = new.mean(0)
-        tol = 6 * sigma / np.sqrt(k) + rounding
-        bad = np.abs(got - mu) > tol
-        if bad.any():
-            j = int(np.argmax(bad))
-            fail(f"{what}: mean of the {k} new rows in column {j} is {got[j]:.6g}, old mean {mu[j]:.6g} "
-                 f"(tolerance {tol[j]:.3g} = 6 sigma/sqrt(k) + dtype rounding)",
-                 expected={"mean": mu.tolist(), "tolerance": tol.tolist()}, observed={"mean": got.tolist()})
+        spread = np.sqrt(COVARIANCE_SCALE) * sigma  # the new rows' std per column, by the spec
+        # storage rounding of the new values, plus the float32 statistics (mean of `old` rows)
+        rounding = (eps + 2.0**-23 * np.sqrt(len(old))) * (np.abs(mu) + 6 * spread) + 1e-12
         dev = np.abs(new - mu).max(0)
-        bound = 6 * sigma + rounding
+        bound = 6 * spread + rounding
         far = dev > bound
         if far.any():
             j = int(np.argmax(far))
-            fail(f"{what}: a new value in column {j} is {dev[j]:.4g} from the old mean; the old rows' "
-                 f"std is {sigma[j]:.4g} (bound {bound[j]:.4g}): the noise is not the scaled covariance",
+            fail(f"{what}: a new value in column {j} is {dev[j]:.4g} from the old mean, bound {bound[j]:.4g} = "
+                 f"6 x {np.sqrt(COVARIANCE_SCALE):.3g} x the old std {sigma[j]:.4g} (+ rounding): the noise is not "
+                 f"the old rows' covariance scaled by {COVARIANCE_SCALE:g}",
                  expected={"max_deviation": bound.tolist()}, observed={"max_deviation": dev.tolist()})
+        if p["dtype"] == "float32":
+            _expect_covariance_scale(what, old, new, mu)
+        got = new.mean(0)
+        tol = 6 * spread / np.sqrt(k) + rounding
+        bad = np.abs(got - mu) > tol
+        if bad.any():
+            j = int(np.argmax(bad))
+            fail(f"{what}: mean of the {k} new rows in column {j} is {got[j]:.9g}, old mean {mu[j]:.9g} "
+                 f"(tolerance {tol[j]:.3g} = 6 sqrt(scale) sigma/sqrt(k) + rounding)",
+                 expected={"mean": mu.tolist(), "tolerance": tol.tolist()}, observed={"mean": got.tolist()})
+
+
+def chi_square_bounds(dof, z=Z_ALPHA):
+    """Two-sided chi-square acceptance interval (Wilson-Hilferty; the lower end clamps at 0)."""
+    c = 2.0 / (9.0 * dof)
+    return (dof * max(0.0, 1 - c - z * np.sqrt(c)) ** 3, dof * (1 - c + z * np.sqrt(c)) ** 3)
+
+
+def _expect_covariance_scale(what, old, new, mu):
+    """Whitened by scale x S, the k new rows are k*H standard normals: their sum of squares is
+    chi-square with k*H degrees of freedom. Only when S is clearly positive definite (else the
+    spec's fallback, the mean itself, applies and the bound above already holds)."""
+    if len(old) <= old.shape[1]:
+        return
+    lam, vectors = np.linalg.eigh(np.cov(old, rowvar=False, bias=True).reshape(old.shape[1], old.shape[1]))
+    if not lam.min() > 1e-3 * lam.max():
+        return
+    z = (new - mu) @ vectors / np.sqrt(COVARIANCE_SCALE * lam)
+    stat, dof = float((z**2).sum()), z.size
+    low, high = chi_square_bounds(dof)
+    if not low <= stat <= high:
+        fail(f"{what}: the {len(new)} new rows' covariance is {stat / dof:.3g} x the expected {COVARIANCE_SCALE:g} x "
+             f"the old rows' covariance (chi-square {stat:.4g} on {dof} dof, accepted [{low:.3g}, {high:.3g}] "
+             "at p=1e-6)", expected={"chi_square": [low, high], "covariance_scale": COVARIANCE_SCALE},
+             observed={"chi_square": stat, "ratio": stat / dof})
 
 
 @check("mean_init.sampled_not_constant", cases=(P(40, 44, width=4, tie="untied"), P(13, 20, width=3)),
@@ -180,8 +241,11 @@ def deterministic(ctx, p):
        why="A zero bias for new tokens next to trained biases around 0.5 skews their probabilities.")
 def bias_mean(ctx, p):
     model, before, after = _mean_resized(ctx, p)
+    if not before.bias:
+        raise PreconditionError(f"precondition not established: a model built with bias layout '{p['bias']}' "
+                                "has no bias to mean-resize")
     eps = EPS.get(p["dtype"], 2.0**-7)
-    for key, old in (before.bias or {}).items():
+    for key, old in before.bias.items():
         new = as_f64(after.bias[key])
         old = as_f64(old)
         expect_close(new[..., : p["old"]], old, f"bias '{key}' old entries")

@@ -14,6 +14,8 @@ from harness.checks import check
 from harness.compare import expect, expect_close, expect_dtype, expect_ok, expect_raises, expect_shape
 from suites._model import as_f64, snapshot
 from suites._params import draw_model
+from suites._state import capture, expect_unchanged
+from suites._tie_probe import expect_head_reads_input
 
 EPS = {"float32": 2.0**-23, "bfloat16": 2.0**-7, "float16": 2.0**-10}
 
@@ -78,7 +80,7 @@ def pad_truncate(ctx, p):
 
 @check("width.matrix_projection", cases=PROJECTION_CASES, requires=("width_resize",),
        property="With a projection P [H, H'], the result is matrix @ P (float32 math, cast back: dtype kept); "
-                "a projection whose row count is not H raises.",
+                "a projection whose row count is not H raises one of the adapter's documented resize errors.",
        why="A projection applied on the wrong side, transposed or ignored silently produces unrelated embeddings.")
 def projection(ctx, p):
     a = ctx.adapter
@@ -90,7 +92,8 @@ def projection(ctx, p):
     eps = EPS[p["dtype"]]
     expect_close(out, want, "matrix @ projection", atol=1e-5 + 2 * eps * np.abs(want).max(), rtol=2 * eps)
     wrong = projection_for(ctx, p, rows=p["width"] + 1)
-    expect_raises(lambda: a.resize_width_matrix(m, p["new_width"], wrong), "a projection with H+1 rows")
+    expect_raises(lambda: a.resize_width_matrix(m, p["new_width"], wrong), "a projection with H+1 rows",
+                  accept=a.resize_errors)
 
 
 def _resized(ctx, p):
@@ -128,18 +131,36 @@ def model_shapes(ctx, p):
 @check("width.tie_kept", cases=(W(8, 4, 6, tie="tied"), W(8, 4, 5, "projection", tie="tied", bias="vector")),
        requires=("width_resize", "output_embeddings"), essential=("tie",),
        applies=lambda caps, p: None if "tied" in caps.tie_modes else "adapter has no tied mode",
-       property="A tied model is still tied after a width resize: the output embeddings are the input variable.",
+       property="A tied model is still tied after a width resize: the output embeddings are the input variable, "
+                "whose values are the old matrix padded/truncated/projected, and (with assign_weights) the head "
+                "computes with it: moving input row j moves logit j linearly and no other logit.",
        why="A width change that copies the tied matrix doubles the parameters and lets the two drift apart.")
 def tie_kept(ctx, p):
     model, before, after = _resized(ctx, p)
     expect(after.tied, "after the width resize the output embeddings are no longer the input variable",
            expected={"tied": True}, observed={"tied": after.tied})
-    expect_close(after.output, after.input, "output matrix vs input matrix")
+    want = _expected_matrix(ctx, p, before.input)
+    eps = EPS[p["dtype"]]
+    tol = 0.0 if p["mode"] != "projection" else 1e-5 + 2 * eps * float(np.abs(want).max())
+    expect_close(after.input, want, f"tied matrix vs the matrix before the width resize ({p['mode']})",
+                 atol=tol, rtol=2 * eps if tol else 0.0)
+    expect_head_reads_input(ctx, model, p["vocab"], "after the width resize")
+
+
+def _expected_matrix(ctx, p, old):
+    """The width-resized matrix computed here from the values before the resize (independent source)."""
+    n = p["new_width"]
+    if p["mode"] == "projection":
+        return as_f64(old) @ projection_for(ctx, p).astype(np.float64)
+    if n <= old.shape[1]:
+        return as_f64(old)[:, :n]
+    return np.concatenate([as_f64(old), np.zeros((old.shape[0], n - old.shape[1]))], axis=1)
 
 
 @check("width.pad_function_preserving", cases=MODEL_CASES[:1] + (W(6, 2, 9, bias="multi"),),
        strategy=_strategy(model=True, modes=("pad",)), requires=("width_resize",),
-       property="Growing the width with zero padding leaves the logits of every input unchanged.",
+       property="Growing the width with zero padding gives [V, H'] embeddings and leaves the logits of every "
+                "input unchanged.",
        why="Zero padding is meant to add capacity without changing what the model computes before training.")
 def pad_preserving(ctx, p):
     a = ctx.adapter
@@ -147,6 +168,7 @@ def pad_preserving(ctx, p):
     ids = ctx.ids(p["vocab"], batch=2, length=5)
     before = a.forward(model, ids)
     expect_ok(lambda: a.resize_width(model, p["new_width"], None), f"width pad {p['width']} -> {p['new_width']}")
+    expect_shape(a.read_input_matrix(model), [p["vocab"], p["new_width"]], "input matrix after the width resize")
     after = expect_ok(lambda: a.forward(model, ids), "forward after the width resize")
     tol = 1e-5 if p["dtype"] == "float32" else 4 * EPS[p["dtype"]] * float(np.abs(before).max() + 1)
     expect_close(after, before, "logits before vs after zero-padding the width", atol=tol, rtol=tol)
@@ -154,20 +176,20 @@ def pad_preserving(ctx, p):
 
 @check("width.bad_width_rejected", cases=BAD_CASES, requires=("width_resize",),
        property="A zero, negative, bool, float or string width, or a projection with the wrong row count, raises "
-                "and changes nothing.",
+                "one of the adapter's documented resize errors and changes nothing; a valid width then works.",
        why="Coercing 6.0 or True into a width silently builds a model nobody asked for.")
 def bad_width(ctx, p):
     a = ctx.adapter
     model = ctx.build(p, vocab_size=p["vocab"])
-    before, handles = snapshot(a, model), dict(a.handles(model))
+    before = capture(a, model)
     if p["bad"] == "projection_rows":
         call = lambda: a.resize_width(model, None, projection_for(ctx, p, rows=p["width"] + 2))  # noqa: E731
     else:
         call = lambda: a.resize_width(model, BAD_WIDTHS[p["bad"]], None)  # noqa: E731
-    expect_raises(call, f"width resize with {p['bad']}")
-    after = snapshot(a, model)
-    for key, obj in handles.items():
-        expect(a.handles(model).get(key) is obj, f"weight '{key}' replaced by a rejected width resize")
-    expect_close(after.input, before.input, "input matrix after a rejected width resize")
+    expect_raises(call, f"width resize with {p['bad']}", accept=a.resize_errors)
+    expect_unchanged(before, a, model, "a rejected width resize")
     got = a.read_config_width(model)
     expect(got == p["width"], "config width changed by a rejected width resize", expected=p["width"], observed=got)
+    valid = p["width"] + 1  # control: the rejection was about the value, and it left a usable model
+    expect_ok(lambda: a.resize_width(model, valid, None), f"a valid width resize to {valid} after the rejected one")
+    expect_shape(a.read_input_matrix(model), [p["vocab"], valid], "input matrix after the valid width resize")

@@ -77,7 +77,7 @@ def _mean_resize_with(rows_for, bias_zero=False):
         old_in, old_out, old_bias = model.get_input_embeddings(), model.get_output_embeddings(), model.get_bias()
 
         def grow(var, which):
-            k = n - int(var.shape[0])
+            k = n - int(tf.shape(var)[0])
             rows = tf.cast(rows_for(model, var, k, which, seed), var.dtype)
             return variable_like(var, tf.concat([var.value(), rows], axis=0))
 
@@ -91,7 +91,7 @@ def _mean_resize_with(rows_for, bias_zero=False):
 
 
 def _proper(model, var, k, which, seed):
-    return mean_initializer(var, seed=seed)([k, int(var.shape[1])], tf.float32)
+    return mean_initializer(var, seed=seed)([k, int(tf.shape(var)[1])], tf.float32)
 
 
 def _input_stats(model, var, k, which, seed):
@@ -100,29 +100,29 @@ def _input_stats(model, var, k, which, seed):
 
 def _standard_noise(model, var, k, which, seed):
     mean, _, _ = row_statistics(var)
-    return mean + tf.random.stateless_normal([k, int(var.shape[1])], [seed, 1])
+    return mean + tf.random.stateless_normal([k, int(tf.shape(var)[1])], [seed, 1])
 
 
 def _cholesky(model, var, k, which, seed):
     mean, cov, _ = row_statistics(var)
     chol = tf.linalg.cholesky(1e-9 * cov)  # NaN, not an error, when cov is singular
-    return mean + tf.linalg.matmul(tf.random.stateless_normal([k, int(var.shape[1])], [seed, 1]), chol,
+    return mean + tf.linalg.matmul(tf.random.stateless_normal([k, int(tf.shape(var)[1])], [seed, 1]), chol,
                                    transpose_b=True)
 
 
 def _storage_dtype(model, var, k, which, seed):
     x = var.value()
     mean = tf.reduce_mean(x, axis=0)  # in float16 a sum of large values overflows
-    return tf.broadcast_to(tf.cast(mean, tf.float32), [k, int(var.shape[1])])
+    return tf.broadcast_to(tf.cast(mean, tf.float32), [k, int(tf.shape(var)[1])])
 
 
 def _unseeded(model, var, k, which, seed):
-    return mean_initializer(var, seed=None)([k, int(var.shape[1])], tf.float32)
+    return mean_initializer(var, seed=None)([k, int(tf.shape(var)[1])], tf.float32)
 
 
 def _always_mean(model, var, k, which, seed):
     mean, _, _ = row_statistics(var)
-    return tf.broadcast_to(mean, [k, int(var.shape[1])])
+    return tf.broadcast_to(mean, [k, int(tf.shape(var)[1])])
 
 
 MeanIgnored = _mutant(ReferenceAdapter, "MeanIgnored",
@@ -228,10 +228,10 @@ def _random_pad(matrix, new_width, projection=None):
 
 def _random_pad_model(self, model, new_width, projection=None):
     """Random new columns in the embeddings and random new rows/columns in the body."""
-    before = int(model.embed.embeddings.shape[1])
+    before = int(tf.shape(model.embed.embeddings)[1])
     out = resize_model_width(model, new_width, projection=projection)
     for var in {id(v): v for v in (model.get_input_embeddings(), model.get_output_embeddings())}.values():
-        var.assign(_random_pad(var.value()[:, :before], int(var.shape[1])))
+        var.assign(_random_pad(var.value()[:, :before], int(tf.shape(var)[1])))
     kernel = model.body.kernel
     rows = _random_pad(kernel.value()[:before, :before], int(kernel.shape[1]))
     kernel.assign(tf.transpose(_random_pad(tf.transpose(rows[:, :]), int(kernel.shape[0]))))

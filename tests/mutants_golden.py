@@ -34,7 +34,7 @@ class GoldenModelSharedSeed(ReferenceAdapter):
     name = "mutant-GoldenModelSharedSeed"
 
     def resize_seeded(self, model, new_num_tokens, seed):
-        old = int(model.get_input_embeddings().shape[0])
+        old = int(tf.shape(model.get_input_embeddings())[0])
         out = super().resize_seeded(model, new_num_tokens, seed)
         decoder = model.get_output_embeddings()
         if decoder is not model.get_input_embeddings() and new_num_tokens > old:

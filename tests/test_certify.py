@@ -39,12 +39,14 @@ def test_unsupported_and_broken_subjects_are_listed_not_dropped(reference_certif
     done = certify.SubjectRun(certify.Subject("reference", "reference"), {}, "unused")
     done.report = load_report(reference_certified / "classes" / "reference")
     probed = certify.SubjectRun(certify.Subject("TFProbed", "transformers/TFProbed"), {}, "unused")
-    probed.unsupported, probed.error = "no hidden state of the embedding width", "failed to start: ..."
+    probed.unsupported, probed.error = "no token vocabulary: takes pixel_values only", "failed to start: ..."
+    undriven = certify.SubjectRun(certify.Subject("TFUndriven", "transformers/TFUndriven"), {}, "unused")
+    undriven.unsupported, undriven.error = "no hidden state of the embedding width", "failed to start: ..."
     broken = certify.SubjectRun(certify.Subject("TFBroken", "transformers/TFBroken"), {}, "unused")
     broken.error = "worker died at start-up"
-    subjects = [done.subject, probed.subject, broken.subject,
+    subjects = [done.subject, probed.subject, undriven.subject, broken.subject,
                 certify.Subject("TFPixels", None, "main input is pixel_values")]
-    runs = {"reference": done, "TFProbed": probed, "TFBroken": broken}
+    runs = {"reference": done, "TFProbed": probed, "TFUndriven": undriven, "TFBroken": broken}
     import datetime as dt
 
     report = certify.aggregate(subjects, runs, started_at=dt.datetime.now().astimezone(), command="test",
@@ -53,7 +55,8 @@ def test_unsupported_and_broken_subjects_are_listed_not_dropped(reference_certif
                                         "class_timeout_s": 1.0})
     build.validate_report(json.loads(json.dumps(report)))
     rows = {r["name"]: r for r in report["matrix"]["subjects"]}
-    assert rows["TFProbed"]["status"] == "not_applicable" and "embedding width" in rows["TFProbed"]["reason"]
+    assert rows["TFProbed"]["status"] == "not_applicable" and "pixel_values" in rows["TFProbed"]["reason"]
+    assert rows["TFUndriven"]["status"] == "error"  # only "no token vocabulary" is not applicable
     assert rows["TFPixels"]["status"] == "not_applicable" and "pixel_values" in rows["TFPixels"]["reason"]
     assert rows["TFBroken"]["status"] == "error"
     checks = set(report["matrix"]["checks"])

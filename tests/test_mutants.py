@@ -1,4 +1,5 @@
-"""Every check is killed by at least one mutant, and each mutant fails the checks it claims."""
+"""Every check is killed by at least one mutant, and each mutant fails the checks it claims (for the
+reason it declares: a `message` substring, str or check id -> str, in every failed result)."""
 
 import importlib
 import pathlib
@@ -45,9 +46,14 @@ def test_mutant_is_killed(mutant):
         statuses = [r.status for r in by_check.get(check_id, [])]
         assert "failed" in statuses, (
             f"{mutant.__name__} ({mutant.description}) was not reported as failed by {check_id}: {statuses}")
+        wanted = getattr(mutant, "message", None)
+        if isinstance(wanted, dict):
+            wanted = wanted.get(check_id)
         for r in by_check[check_id]:
             if r.status == "failed":
                 assert r.message and r.reproduce and check_id in r.reproduce
+                assert not wanted or wanted in r.message, (
+                    f"{mutant.__name__} failed {r.id} for another reason: {wanted!r} not in {r.message!r}")
 
 
 def test_property_case_kills_mutant_and_reports_falsifying_draws():

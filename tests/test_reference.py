@@ -9,6 +9,7 @@ import tensorflow as tf
 from reference import (NonFiniteError, ResizeError, ResizeTypeError, is_tied, resize_bias_dict,
                        resize_matrix, resize_token_embeddings, validate_num_tokens)
 from reference.causal_lm import ReferenceCausalLM, ReferenceConfig
+from reference.inplace import current_shape
 
 
 @pytest.mark.parametrize("bad, err", [
@@ -98,10 +99,10 @@ def test_tie_is_identity_not_value():
     m.head.decoder.assign(m.embed.embeddings)
     assert not is_tied(m)
     resize_token_embeddings(m, 14, seed=0)
-    assert m.head.decoder.shape == (14, 4) and not is_tied(m)
+    assert current_shape(m.head.decoder) == (14, 4) and not is_tied(m)
     t = _model(tie=True)
     resize_token_embeddings(t, 3)
-    assert is_tied(t) and t.get_output_embeddings().shape == (3, 4)
+    assert is_tied(t) and current_shape(t.get_output_embeddings()) == (3, 4)
 
 
 def test_failed_resize_leaves_model_untouched():
@@ -112,7 +113,7 @@ def test_failed_resize_leaves_model_untouched():
         m.resize_token_embeddings(12)
     with pytest.raises(ResizeError):
         m.resize_token_embeddings(3)
-    assert m.config.vocab_size == 10 and m.embed.embeddings.shape == (10, 4)
+    assert m.config.vocab_size == 10 and current_shape(m.embed.embeddings) == (10, 4)
     assert len(before) == len(m.weights)
 
 
@@ -128,3 +129,18 @@ def test_config_rejects_bad_values():
         ReferenceConfig(bias_layout="diagonal")
     with pytest.raises(ValueError):
         ReferenceConfig.from_dict({"vocab_size": 3, "bogus": 1})
+
+
+@pytest.mark.parametrize("tie, new", [(True, 13), (False, 13), (True, 4), (False, 4)])
+def test_resize_is_in_place_so_functions_traced_before_see_it(tie, new):
+    m = _model(tie=tie, bias_layout="multi")
+    variables = [id(v) for v in m.variables]
+    fn = tf.function(m, input_signature=[tf.TensorSpec([None, None], tf.int32)])
+    ids = tf.constant([[1, 2, 3]])
+    assert fn(ids).shape == (1, 3, 10)
+    m.resize_token_embeddings(new, seed=0)
+    assert [id(v) for v in m.variables] == variables
+    vocab_sized = [m.embed.embeddings, m.head.bias, m.head.final_logits_bias] + ([] if tie else [m.head.decoder])
+    assert [current_shape(v) for v in vocab_sized][:3] == [(new, 4), (new,), (1, new)]
+    np.testing.assert_array_equal(fn(ids).numpy(), m(ids).numpy())
+    assert fn(ids).shape == (1, 3, new)

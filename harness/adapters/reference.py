@@ -2,13 +2,17 @@
 
 import tensorflow as tf
 
+from harness import held
 from harness.adapter import BIAS_LAYOUTS, DTYPES, TIE_MODES, Adapter, Capabilities, named_values
 from reference import remap_matrix, remap_token_embeddings, resize_matrix, resize_model_width, resize_width
 from reference.causal_lm import ReferenceCausalLM, ReferenceConfig
+from reference.inplace import current_shape
+from reference.errors import NonFiniteError
 
 
 class ReferenceAdapter(Adapter):
     name = "reference"
+    nonfinite_errors = (NonFiniteError,)  # resize_matrix on NaN/Inf in a kept row (reference/matrix.py)
 
     def capabilities(self):
         return Capabilities(
@@ -19,7 +23,7 @@ class ReferenceAdapter(Adapter):
                 "output_embeddings", "shrink", "save_load", "train", "graph_forward",
                 "matrix_resize", "assign_weights", "min_vocab_size",
                 "rejects_out_of_range_ids", "cached_vocab_sizes", "pad_to_multiple_of", "mean_resizing",
-                "vocab_remap", "width_resize", "load_matrix", "reference_rng",
+                "vocab_remap", "width_resize", "load_matrix", "reference_rng", "keras_logits",
             }),
         )
 
@@ -57,7 +61,8 @@ class ReferenceAdapter(Adapter):
         return model.cached_vocab_sizes()
 
     def variable_shapes(self, model):
-        return [(v.name, tuple(int(d) for d in v.shape)) for v in model.variables]
+        """The current shapes (vocabulary-sized variables have an unknown static shape)."""
+        return [(v.name, current_shape(v)) for v in model.variables]
 
     def variable_values(self, model):
         return named_values(model.variables)
@@ -108,3 +113,12 @@ class ReferenceAdapter(Adapter):
 
     def read_config_width(self, model):
         return model.config.hidden_size
+
+    def load_report(self, path, fmt="default"):
+        """The reference's load is strict (``assert_consumed``; a shape mismatch raises): a load that
+        returns has no missing, unexpected or mismatched variable."""
+        return self.load(path), {"missing": [], "unexpected": [], "mismatched": []}
+
+    def held_runners(self, model):
+        """``tf.function`` / XLA (base) and the Keras ways: the model is a tf-keras Model of ids."""
+        return {**super().held_runners(model), **held.keras_runners(model)}

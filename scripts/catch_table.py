@@ -1,0 +1,186 @@
+#!/usr/bin/env python
+"""Generate "What the suite catches" (README): two Markdown tables.
+
+1. The real-path mutant catalogue (tests/real_mutants.py: defects injected into transformers'
+   own resize) run on its classes: mutant x class -> the checks that reported it (status
+   ``failed``, on example cases that pass on the unmutated class). By default every check that
+   applies to the class runs (its first passing case, ``--claimed`` runs only the checks each
+   mutant names, as tests/test_mutants_transformers.py does).
+2. The transformers defects documented in manifests/transformers.toml (one row per root cause)
+   with the number of classes each affects in a certify report (classes with a failing case the
+   entry matches).
+
+    python scripts/catch_table.py --readme README.md          # regenerate the README section
+    python scripts/catch_table.py --results out.json          # also keep the raw results
+    python scripts/catch_table.py --from-results out.json     # render again without running
+"""
+
+import argparse
+import gzip
+import json
+import os
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+START, END = "<!-- catch-table:start -->", "<!-- catch-table:end -->"
+SHORT = {"TFBertForMaskedLM": "BERT", "TFBartForConditionalGeneration": "BART", "TFGPT2LMHeadModel": "GPT-2",
+         "TFT5ForConditionalGeneration": "T5", "TFRemBertForMaskedLM": "RemBERT"}
+FAILING = ("failed", "error", "xfailed")
+
+
+# -- running the catalogue -------------------------------------------------------------------------
+def run_catalogue(claimed_only, classes=(), log=sys.stderr):
+    import real_mutants as rm  # noqa: PLC0415 - imports TensorFlow and transformers
+
+    out = {}
+    for class_name in [c for c in rm.CLASSES if not classes or c in classes]:
+        session = rm.ClassSession(class_name)
+        for mutant in [m for m in rm.CATALOGUE if class_name in m.classes]:
+            start = time.perf_counter()
+            entry = out.setdefault(mutant.__name__, {"defect": mutant.describe_defect(), "claims": sorted(mutant.kills),
+                                                     "already_in_library": mutant.already_in_library,
+                                                     "classes": {}})
+            if mutant.already_in_library:
+                entry["classes"][class_name] = {"killed": [], "ran": 0}
+                continue
+            checks = sorted(mutant.kills) if claimed_only else session.applicable_checks()
+            results = session.run(mutant, checks, limit=None if claimed_only else 1)
+            killed = sorted({r.check for r in results if r.status == "failed"})
+            entry["classes"][class_name] = {"killed": killed, "ran": len(results)}
+            print(f"{mutant.__name__} on {class_name}: {len(results)} cases, killed by {len(killed)} checks "
+                  f"({time.perf_counter() - start:.1f}s)", file=log, flush=True)
+    return out
+
+
+# -- the manifest's defects ---------------------------------------------------------------------
+def _root_cause(reason):
+    """The first sentence-like part of a manifest reason, on one line."""
+    text = " ".join(reason.split())
+    return text if len(text) <= 220 else text[:217].rsplit(" ", 1)[0] + "..."
+
+
+def defect_rows(manifest_path, report_path):
+    """One row per root cause: the strict entry and the non-strict property entry that follows it
+    (``Property cases of the checks above, same root cause``) are one defect."""
+    from harness import manifest  # noqa: PLC0415
+
+    entries = manifest.load(manifest_path)
+    report = _load(report_path)
+    by_subject = {}
+    for case in report.get("cases", []):
+        if case["status"] in FAILING:
+            by_subject.setdefault(case["subject"], []).append(case)
+    rows = []
+    for entry in entries:
+        if entry.reason.startswith("Property cases of the checks above") and rows:
+            rows[-1]["entries"].append(entry)
+            continue
+        rows.append({"entries": [entry], "reason": entry.reason, "category": entry.category})
+    for row in rows:
+        hit = set()
+        for subject, cases in by_subject.items():
+            for case in cases:
+                case_id = case["id"].split("::", 1)[-1]
+                if any(e.matches(subject, case_id, case["check"]) for e in row["entries"]):
+                    hit.add(subject)
+                    break
+        row["classes"] = sorted(hit)
+        row["globs"] = sorted({g for e in row["entries"] for g in e.classes})
+        row["checks"] = sorted({c.split("[", 1)[0] for e in row["entries"] for c in e.cases}
+                               or {e.check for e in row["entries"]})
+    return rows, report.get("run", {}).get("versions", {})
+
+
+def _load(path):
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+# -- rendering ---------------------------------------------------------------------------------------
+def render(results, rows, versions, claimed_only, command):
+    classes = sorted({c for m in results.values() for c in m["classes"]}, key=lambda c: list(SHORT).index(c)
+                     if c in SHORT else len(SHORT))
+    lines = [f"<!-- generated by `{command}`: do not edit by hand -->", "",
+             f"**Defects injected into transformers' own resize** (`tests/real_mutants.py`, transformers "
+             f"{versions.get('transformers', '?')}): for each mutant and real class, the checks that reported it "
+             "as failed on cases that pass without the mutant "
+             + ("(only the checks the mutant names). " if claimed_only else
+                "(every check that applies to the class, its first such case). ")
+             + "`-`: the defect does not apply to that class.", "",
+             "| Mutant | Defect | " + " | ".join(SHORT.get(c, c) for c in classes) + " |",
+             "|---|---|" + "---|" * len(classes)]
+    gaps = []
+    for name, m in results.items():
+        cells = []
+        for c in classes:
+            if c not in m["classes"]:
+                cells.append("-")
+            elif m["already_in_library"]:
+                cells.append("already in transformers (manifest)")
+            else:
+                killed = m["classes"][c]["killed"]
+                cells.append(", ".join(f"`{k}`" for k in killed) or "**not caught**")
+                if not killed:
+                    gaps.append(f"{name} on {c}")
+        lines.append(f"| {name} | {m['defect']} | " + " | ".join(cells) + " |")
+    lines.append("")
+    if gaps:
+        lines += [f"Not caught: {', '.join(gaps)}.", ""]
+    lines += [f"**Defects found in transformers** (`manifests/transformers.toml`, one row per root cause; classes: "
+              f"the classes with a failing case the entry matches in the certify report, TensorFlow "
+              f"{versions.get('tensorflow', '?')}):", "",
+              "| Root cause | Checks | Classes |", "|---|---|---|"]
+    for row in rows:
+        checks = ", ".join(f"`{c}`" for c in row["checks"]) if len(row["checks"]) <= 3 else \
+            f"{len(row['checks'])} checks in " + ", ".join(sorted({c.split('.')[0] for c in row["checks"]}))
+        lines.append(f"| {_root_cause(row['reason'])} | {checks} | {len(row['classes'])} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_readme(path, text):
+    with open(path, encoding="utf-8") as fh:
+        readme = fh.read()
+    if START not in readme or END not in readme:
+        raise SystemExit(f"{path}: no {START} ... {END} markers to replace")
+    head, rest = readme.split(START, 1)
+    _, tail = rest.split(END, 1)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(f"{head}{START}\n{text}{END}{tail}")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--report", default=os.path.join(ROOT, "reports", "2.21", "transformers", "report.json.gz"))
+    ap.add_argument("--manifest", default=os.path.join(ROOT, "manifests", "transformers.toml"))
+    ap.add_argument("--claimed", action="store_true", help="run only the checks each mutant names (faster)")
+    ap.add_argument("--class", dest="classes", action="append", default=[], help="only this class (repeatable)")
+    ap.add_argument("--results", help="write the raw mutant results (JSON) here")
+    ap.add_argument("--from-results", help="render from a results JSON instead of running the catalogue")
+    ap.add_argument("--readme", help="replace the generated section of this README instead of printing")
+    args = ap.parse_args(argv)
+    if args.from_results:
+        with open(args.from_results, encoding="utf-8") as fh:
+            saved = json.load(fh)
+        results, claimed = saved["mutants"], saved["claimed_only"]
+    else:
+        results, claimed = run_catalogue(args.claimed, args.classes), args.claimed
+        if args.results:
+            with open(args.results, "w", encoding="utf-8") as fh:
+                json.dump({"claimed_only": claimed, "mutants": results}, fh, indent=1)
+    rows, versions = defect_rows(args.manifest, args.report)
+    command = "python scripts/catch_table.py" + (" --claimed" if claimed else "") + " --readme README.md"
+    text = render(results, rows, versions, claimed, command)
+    if args.readme:
+        write_readme(args.readme, text)
+    else:
+        sys.stdout.write(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,226 @@
+"""Held state: what a user built from the model before a resize, and uses after it, computes
+with the new vocabulary, or raises.
+
+Users trace and compile their models before they resize them, and Keras caches such functions
+for them (``predict_function``, ``test_function``, ``train_function``). Each check takes one way
+(``Adapter.held_runners``, harness/held.py): build the model, create the held thing and call it
+once on kept ids (so it traces and caches), resize, call it again on ids of the same shape (the
+cached trace is reused): kept ids, and ids that use the new rows when growing. The result must
+equal what the eager forward of the resized model gives, or the call must raise (loud). A stale
+result (logits of the old vocabulary, a loss over it, a train step that updates variables the
+model no longer has) fails with a message that says "stale".
+"""
+
+import numpy as np
+
+from harness.checks import check
+from harness.compare import expect, expect_close, fail
+from harness.conditioning import PreconditionError
+from harness.contract import AdapterContractError
+from harness.held import KINDS, token_cross_entropy
+from suites._params import P, strategy
+
+TOL = {"float32": 1e-5, "float16": 2e-3, "bfloat16": 2e-2}
+LOSS_TOL = 1e-4
+LENGTH = 6
+CASES = (
+    P(8, 11, tie="tied", bias="vector"),               # grow, tied
+    P(6, 13, tie="untied", bias="multi", width=5),     # grow by more than a batch row, untied
+    P(9, 4, tie="tied", bias="row"),                   # shrink, tied
+    P(12, 5, tie="untied", bias="vector"),             # shrink, untied
+)
+
+
+def _shape(old, new):
+    """``[B, LENGTH]``: one shape for every call, so the held trace is reused; room for every new id."""
+    return max(2, -(-max(new - old, 0) // LENGTH) + 1), LENGTH
+
+
+def _ids_with_new(ctx, old, new, shape):
+    """Ids of ``shape`` holding every new id ``[old, new)`` at least once, the rest in ``[0, new)``."""
+    values = np.arange(old, new, dtype=np.int32)
+    fill = ctx.ids(new, batch=1, length=shape[0] * shape[1] - len(values), salt=3)[0]
+    ids = np.concatenate([values, fill])
+    return ctx.rng(salt=4).permutation(ids).reshape(shape).astype(np.int32)
+
+
+def _call(run, ids):
+    """``(result, None)``, or ``(None, exception)`` when the held thing raised (loud: allowed)."""
+    try:
+        return run(ids), None
+    except (AdapterContractError, AssertionError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - raising after the resize is an accepted outcome
+        return None, exc
+
+
+def _setup(ctx, p, way):
+    """Build, create the held runner, call it once on kept ids. Returns (model, run, kept, first)."""
+    a = ctx.adapter
+    model = ctx.build(p)
+    runners = a.held_runners(model)
+    if way not in runners:
+        raise PreconditionError(f"precondition not established: the adapter offers no held runner '{way}' "
+                                f"(held_runners gave {sorted(runners)})")
+    run = runners[way]()
+    kept = ctx.ids(min(p["old"], p["new"]), batch=_shape(p["old"], p["new"])[0], length=LENGTH)
+    first, exc = _call(run, kept)
+    if exc is not None:
+        raise PreconditionError(f"precondition not established: the held {way} failed before the resize: "
+                                f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ''}")
+    return model, run, kept, first
+
+
+def _tol(p):
+    return TOL.get(p.get("dtype", "float32"), 1e-5)
+
+
+def _expect_logits(a, model, way, got, ids, p, what):
+    expected = a.forward(model, ids)
+    got = np.asarray(got)
+    if list(got.shape) != list(expected.shape):
+        stale = got.ndim == expected.ndim and got.shape[-1] == p["old"]
+        fail(f"{'stale: ' if stale else ''}the held {way} returned logits of shape {list(got.shape)} on {what} "
+             f"after resizing {p['old']} -> {p['new']}; the eager forward of the resized model gives "
+             f"{list(expected.shape)}" + (" (the held function still computes with the old vocabulary)"
+                                          if stale else ""),
+             expected={"shape": list(expected.shape)}, observed={"shape": list(got.shape)})
+    expect_close(got, expected, f"held {way} on {what} after the resize vs the eager forward",
+                 atol=_tol(p), rtol=_tol(p))
+
+
+def _held_logits(ctx, p, way):
+    a = ctx.adapter
+    model, run, kept, first = _setup(ctx, p, way)
+    expect_close(first, a.forward(model, kept), f"held {way} before the resize vs the eager forward",
+                 atol=_tol(p), rtol=_tol(p))
+    a.resize(model, p["new"])
+    for ids, what in _after_ids(ctx, p, kept):
+        got, exc = _call(run, ids)
+        if exc is None:
+            _expect_logits(a, model, way, got, ids, p, what)
+
+
+def _after_ids(ctx, p, kept):
+    out = [(kept, "kept ids")]
+    if p["new"] > p["old"]:
+        out.append((_ids_with_new(ctx, p["old"], p["new"], kept.shape), "ids using the new rows"))
+    return out
+
+
+def _held_loss(ctx, p, way):
+    a = ctx.adapter
+    model, run, kept, first = _setup(ctx, p, way)
+    before_logits = a.forward(model, kept)
+    before = token_cross_entropy(before_logits, kept)
+    if not abs(first - before) <= LOSS_TOL * (1 + abs(before)):
+        raise PreconditionError(f"precondition not established: the held {way} gave loss {first!r} before the "
+                                f"resize, the eager forward {before!r}")
+    a.resize(model, p["new"])
+    for ids, what in _after_ids(ctx, p, kept):
+        got, exc = _call(run, ids)
+        if exc is not None:
+            continue
+        logits = a.forward(model, ids)
+        want = token_cross_entropy(logits, ids)
+        if abs(got - want) <= LOSS_TOL * (1 + abs(want)):
+            continue
+        stale = ids is kept and abs(got - before) <= LOSS_TOL * (1 + abs(before))
+        fail(f"{'stale: ' if stale else ''}the held {way} returned loss {got:.6g} on {what} after resizing "
+             f"{p['old']} -> {p['new']}; the eager forward of the resized model (logits "
+             f"{list(logits.shape)}) gives {want:.6g}"
+             + (f", the model before the resize (logits {list(before_logits.shape)}) gave {before:.6g}"
+                if stale else ""),
+             expected=want, observed=got, before_resize=before)
+
+
+def _held_train(ctx, p, way):
+    a = ctx.adapter
+    model, run, kept, _ = _setup(ctx, p, way)
+    a.resize(model, p["new"])
+    ids = _ids_with_new(ctx, p["old"], p["new"], kept.shape) if p["new"] > p["old"] else kept
+    in0 = a.read_input_matrix(model).astype(np.float64)
+    out0 = None if a.is_tied(model) else a.read_output_matrix(model)
+    loss, exc = _call(run, ids)
+    if exc is not None:
+        return
+    expect(np.isfinite(loss), f"the held {way} step after the resize gave a non-finite loss ({loss})",
+           observed=loss)
+    in1 = a.read_input_matrix(model).astype(np.float64)
+    used = sorted(set(int(i) for i in np.unique(ids)))
+    unchanged = [i for i in used if np.array_equal(in0[i], in1[i])]
+    if len(unchanged) == len(used):
+        fail(f"stale: the held {way} step after resizing {p['old']} -> {p['new']} changed none of the "
+             f"{len(used)} rows of the current input matrix (shape {list(in1.shape)}) its ids use: it "
+             "updated variables the model no longer has",
+             expected="every used row updated", observed={"unchanged_rows": unchanged[:20]})
+    expect(not unchanged, f"{_stale_rows(unchanged, p)}the held {way} step after the resize left "
+                          f"{len(unchanged)} of the {len(used)} input rows its ids use unchanged",
+           expected="every used row updated", observed={"unchanged_rows": unchanged[:20]})
+    if out0 is not None:
+        out1 = a.read_output_matrix(model).astype(np.float64)
+        out0 = np.asarray(out0, np.float64)
+        rows = min(out0.shape[0], out1.shape[0])
+        stuck = [i for i in range(rows) if np.array_equal(out0[i], out1[i])]
+        expect(not stuck, f"{'stale: ' if len(stuck) == rows else _stale_rows(stuck, p)}the held {way} step "
+                          f"after the resize left {len(stuck)} of the {rows} rows of the current output "
+                          "matrix unchanged",
+               expected="every output row updated", observed={"unchanged_rows": stuck[:20]})
+
+
+def _stale_rows(rows, p):
+    """A "stale" prefix when exactly the new rows were left alone: the step trains the old vocabulary."""
+    new_rows = list(range(p["old"], p["new"]))
+    return (f"stale: exactly the new rows [{p['old']}, {p['new']}) were not trained ("
+            "the held step still computes with the vocabulary before the resize); ") if rows and rows == new_rows else ""
+
+
+_RUN = {"logits": _held_logits, "loss": _held_loss, "train": _held_train}
+
+
+def _held(way):
+    return _RUN[KINDS[way]]
+
+
+@check("held.tf_function", cases=CASES, strategy=strategy("any"), requires=("graph_forward",),
+       property="A tf.function over the forward with a [None, None] id signature, traced before the resize, "
+                "gives the resized model's logits after it (or raises).",
+       why="Serving code and custom training loops trace the model once and keep the function; one that "
+           "still reads the old variables serves logits of the old vocabulary without a word.")
+def tf_function(ctx, p):
+    _held("tf_function")(ctx, p, "tf_function")
+
+
+@check("held.xla_function", cases=CASES, strategy=strategy("any"), requires=("graph_forward",),
+       property="The same tf.function compiled with XLA (jit_compile=True), traced before the resize, gives "
+                "the resized model's logits after it (or raises).",
+       why="XLA recompiles for new shapes but keeps the traced graph: variables it captured stay captured.")
+def xla_function(ctx, p):
+    _held("xla_function")(ctx, p, "xla_function")
+
+
+@check("held.keras_predict", cases=CASES, strategy=strategy("any"), requires=("keras_logits",),
+       property="model.predict called before the resize (Keras caches its predict_function) gives the "
+                "resized model's logits after it (or raises).",
+       why="Keras keeps predict_function across calls: a resize it does not see keeps predicting the old "
+           "vocabulary.")
+def keras_predict(ctx, p):
+    _held("keras_predict")(ctx, p, "keras_predict")
+
+
+@check("held.keras_test_on_batch", cases=CASES, strategy=strategy("any"), requires=("keras_logits",),
+       property="After model.compile and test_on_batch before the resize (the cached test_function), "
+                "test_on_batch gives the resized model's loss (or raises).",
+       why="Evaluation with a cached test_function scores the old vocabulary: metrics look fine while the "
+           "model serves another one.")
+def keras_test_on_batch(ctx, p):
+    _held("keras_test_on_batch")(ctx, p, "keras_test_on_batch")
+
+
+@check("held.keras_train_on_batch", cases=CASES, strategy=strategy("any"), requires=("keras_logits",),
+       property="After model.compile and train_on_batch before the resize (the cached train_function), a "
+                "train_on_batch step updates the current variables, new rows included (or raises).",
+       why="Fine-tuning after adding tokens is the reason to resize; a cached train step that updates the "
+           "replaced variables trains nothing the model uses, silently.")
+def keras_train_on_batch(ctx, p):
+    _held("keras_train_on_batch")(ctx, p, "keras_train_on_batch")

@@ -1,0 +1,646 @@
+"""Defects injected into transformers' own TF resize: the suite must catch them on real classes.
+
+Each mutant is a ``TransformersAdapter`` whose ``resize`` installs one defect around
+``model.resize_token_embeddings(n)`` and removes it afterwards. The defect shadows, on the
+model instance and for that call only, a step of transformers' resize path
+(``modeling_tf_utils.py``, ``TFPreTrainedModel``): ``_get_resized_embeddings`` (v1 path, taken
+when the input embeddings are not a keras Embedding, e.g. BERT, RemBERT),
+``_v2_get_resized_embeddings`` (v2 path: GPT-2, BART, T5), ``_get_resized_lm_head_bias`` /
+``_v2_get_resized_lm_head_bias``, ``_get_resized_lm_head_decoder``, ``set_input_embeddings`` or
+``resize_token_embeddings`` itself. Three defects sit where their property is observed
+instead: the id lookup of the forward (``call``), ``save_pretrained`` (``save``).
+
+Every mutant names the real classes it runs on (``classes``), and in ``kills`` each check that
+must report it (status ``failed``) with a substring of the failure message. A mutant whose
+defect the unmutated class already has (``already_in_library``, a manifest entry) cannot be
+told apart from it; the test then asserts the check fails on the unmutated class instead.
+Run by ``tests/test_mutants_transformers.py``; ``scripts/catch_table.py`` tabulates it. Not
+named ``mutants*.py``: tests/test_mutants.py collects those as reference-adapter mutants.
+"""
+
+import contextlib
+import os
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from harness.adapters.transformers_adapter import TransformersAdapter, follow  # noqa: E402
+
+BERT, BART, GPT2, T5 = ("TFBertForMaskedLM", "TFBartForConditionalGeneration", "TFGPT2LMHeadModel",
+                        "TFT5ForConditionalGeneration")
+REMBERT = "TFRemBertForMaskedLM"  # the only cheap class whose untied head resizes (untied.*)
+V2 = (BART, GPT2, T5)             # input embeddings are a keras Embedding: the _v2_* path
+ALL_FOUR = (BERT, BART, GPT2, T5)
+BIASED = (BERT, BART)             # BERT: mlm bias [V] (trainable); BART: final_logits_bias [1, V] (frozen)
+
+
+def _keras():
+    from transformers.modeling_tf_utils import keras  # noqa: PLC0415 - the tf-keras transformers uses
+
+    return keras
+
+
+def is_v2(model):
+    """transformers takes the ``_v2_*`` resize path when the input embeddings are a keras Embedding."""
+    return isinstance(model.get_input_embeddings(), _keras().layers.Embedding)
+
+
+@contextlib.contextmanager
+def shadow(obj, name, make):
+    """``obj.name`` is ``make(original)`` on the instance until exit (bypasses Keras tracking)."""
+    state, missing = vars(obj), object()
+    saved = state.get(name, missing)
+    state[name] = make(getattr(obj, name))
+    try:
+        yield
+    finally:
+        if saved is missing:
+            state.pop(name, None)
+        else:
+            state[name] = saved
+
+
+def after_step(model, name, edit):
+    """Shadow resize step ``name``: its result goes through ``edit(result, *args)``."""
+
+    def make(original):
+        def step(*args, **kwargs):
+            return edit(original(*args, **kwargs), *args, **kwargs)
+
+        return step
+
+    return shadow(model, name, make)
+
+
+def embeddings_step(model):
+    return "_v2_get_resized_embeddings" if is_v2(model) else "_get_resized_embeddings"
+
+
+def edit_new_matrix(model, edit):
+    """After the embedding-matrix step (v1 or v2), rewrite the new matrix: ``edit(values, old_rows)``."""
+    v2 = is_v2(model)
+
+    def apply(result, old, *_a, **_k):
+        var = result.embeddings if v2 else result
+        old_rows = int((old.embeddings if v2 else old).shape[0])
+        var.assign(edit(var.numpy().copy(), old_rows).astype(var.dtype.as_numpy_dtype))
+        return result
+
+    return after_step(model, embeddings_step(model), apply)
+
+
+def edit_new_bias(model, edit):
+    """After the LM-head bias step (v1 or v2), rewrite each entry: ``edit(values, old_len)``."""
+    name = "_v2_get_resized_lm_head_bias" if is_v2(model) else "_get_resized_lm_head_bias"
+
+    def apply(result, old_bias, *_a, **_k):
+        out = {}
+        for key, value in result.items():
+            new = edit(np.array(value).copy(), int(old_bias[key].shape[-1])).astype(np.float32)
+            if isinstance(value, tf.Variable):
+                value.assign(new)
+                out[key] = value
+            else:
+                out[key] = tf.constant(new, dtype=value.dtype)
+        return out
+
+    return after_step(model, name, apply)
+
+
+class RealMutant(TransformersAdapter):
+    """The transformers adapter with one defect installed around each resize (see module doc)."""
+
+    classes = ()
+    kills = {}               # check id -> substring of the failure message
+    already_in_library = ""  # non-empty: the unmutated classes already have this defect (why)
+    only_cases = {}          # check id -> case-id substrings: run only the cases that exercise the defect
+
+    def __init__(self, class_name, pool=None):
+        super().__init__(class_name)
+        if pool is not None:  # share built models with other adapters of the class
+            self._pool = pool
+        self.name = f"real-mutant-{type(self).__name__}/{class_name}"
+
+    @classmethod
+    def describe_defect(cls):
+        return (cls.__doc__ or "").strip().splitlines()[0]
+
+    def inject(self, model, new_num_tokens):
+        """A context manager that installs the defect for one resize."""
+        return contextlib.nullcontext()
+
+    def resize(self, model, new_num_tokens):
+        with self.inject(model, new_num_tokens):
+            return super().resize(model, new_num_tokens)  # model.resize_token_embeddings(n)
+
+
+# -- LM-head bias ------------------------------------------------------------------------
+class WipesKeptBias(RealMutant):
+    """The resized bias keeps no values: kept entries are zeroed (observable only on a non-zero bias)."""
+
+    classes = BIASED
+    kills = {"bias.prefix_kept_new_zero": "kept entries", "oracle.bias_matches_reference": "vs the reference resize",
+             "function.kept_logits_unchanged": "logits of kept tokens"}
+
+    def inject(self, model, n):
+        return edit_new_bias(model, lambda v, old: np.zeros_like(v))
+
+
+class NewBiasEntriesNonZero(RealMutant):
+    """New bias entries keep init_copy_embeddings' pad value -1 (the mask is not applied)."""
+
+    classes = BIASED
+    kills = {"bias.prefix_kept_new_zero": "new entries", "oracle.bias_matches_reference": "vs the reference resize"}
+
+    def inject(self, model, n):
+        def edit(values, old):
+            values[..., old:] = -1.0
+            return values
+
+        return edit_new_bias(model, edit)
+
+
+class BiasNotResized(RealMutant):
+    """The bias step returns the old bias dict: the LM-head bias keeps the old size."""
+
+    classes = BIASED
+    kills = {"bias.all_keys_resized": "bias '", "oracle.bias_matches_reference": "bias '"}
+
+    def inject(self, model, n):
+        name = "_v2_get_resized_lm_head_bias" if is_v2(model) else "_get_resized_lm_head_bias"
+        return shadow(model, name, lambda original: lambda old_bias, new_num_tokens: dict(old_bias))
+
+
+class BiasMetadataLost(RealMutant):
+    """The new bias loses its variable metadata: BERT's is renamed, BART's frozen final_logits_bias
+    becomes trainable."""
+
+    classes = BIASED
+    kills = {"bias.names_and_trainability_kept": "changed from"}
+
+    def inject(self, model, n):
+        if is_v2(model):  # BART: set_bias builds BiasLayer(trainable=False); this one is trainable
+            def make(original):
+                def set_bias(value):
+                    from transformers.models.bart.modeling_tf_bart import BiasLayer  # noqa: PLC0415
+
+                    bias = value["final_logits_bias"]
+                    model.bias_layer = BiasLayer(name="final_logits_bias", shape=[1, bias.shape[-1]],
+                                                 initializer="zeros", trainable=True)
+                    model.bias_layer.bias.assign(bias)
+
+                return set_bias
+
+            return shadow(model, "set_bias", make)
+
+        def make_step(original):  # v1: add_weight inside the bias step gets another name
+            def step(old_bias, new_num_tokens):
+                def add_weight(*args, name=None, **kwargs):
+                    return type(model).add_weight(model, *args, name=f"{name}_resized", **kwargs)
+
+                with shadow(model, "add_weight", lambda _orig: add_weight):
+                    return original(old_bias, new_num_tokens)
+
+            return step
+
+        return shadow(model, "_get_resized_lm_head_bias", make_step)
+
+
+# -- new rows and kept rows -------------------------------------------------------------------
+class NewRowsZero(RealMutant):
+    """New embedding rows are zeros (the random init is dropped)."""
+
+    classes = ALL_FOUR
+    kills = {"grow.new_rows_initialised": "new rows are constant"}
+
+    def inject(self, model, n):
+        def edit(values, old):
+            values[old:] = 0.0
+            return values
+
+        return edit_new_matrix(model, edit)
+
+
+class NewRowsConstant(RealMutant):
+    """New embedding rows all hold one small constant (0.01): in range, but every new token alike."""
+
+    classes = ALL_FOUR
+    kills = {"grow.new_rows_initialised": "new rows are constant"}
+
+    def inject(self, model, n):
+        def edit(values, old):
+            values[old:] = 0.01
+            return values
+
+        return edit_new_matrix(model, edit)
+
+
+class NewRowsScaledTenfold(RealMutant):
+    """New embedding rows drawn at 10x the initializer's scale."""
+
+    classes = ALL_FOUR
+    kills = {"grow.new_rows_initialised": "std of the same matrix in a fresh build"}
+
+    def inject(self, model, n):
+        def edit(values, old):
+            values[old:] *= 10.0
+            return values
+
+        return edit_new_matrix(model, edit)
+
+
+class KeptRowsPerturbed(RealMutant):
+    """Kept embedding rows come back with noise of scale 1e-3 (e.g. a lossy copy of the old matrix).
+
+    Not a uniform shift: LayerNorm removes one from both ends of GPT-2, so its logits would not show it."""
+
+    classes = ALL_FOUR
+    kills = {"grow.prefix_preserved": "rows [0, old)", "shrink.prefix_preserved": "rows [0, new)",
+             "oracle.matches_reference": "vs the reference resize",
+             "function.kept_logits_unchanged": "logits of kept tokens"}
+
+    def inject(self, model, n):
+        def edit(values, old):
+            keep = min(old, n)
+            values[:keep] += np.random.default_rng(0).normal(0.0, 1e-3, size=values[:keep].shape)
+            return values
+
+        return edit_new_matrix(model, edit)
+
+
+class OneRowTooMany(RealMutant):
+    """The embedding step is asked for N + 1 rows (an off-by-one) while the config says N."""
+
+    classes = ALL_FOUR
+    kills = {"grow.shape": "input matrix: shape", "shrink.shape": "input matrix: shape",
+             "oracle.matches_reference": "input matrix: shape"}
+
+    def inject(self, model, n):
+        return shadow(model, embeddings_step(model),
+                      lambda original: lambda old, new_num_tokens=None: original(old, new_num_tokens + 1))
+
+
+class UpcastsEmbeddings(RealMutant):
+    """The new input embeddings are created one precision up: float16/bfloat16 as float32 (what
+    v1's hard-coded dtype=tf.float32 would make a half-precision model), float32 as float64."""
+
+    classes = ALL_FOUR
+    kills = {"grow.dtype_preserved": "input matrix: dtype"}
+    WIDER = {"float16": "float32", "bfloat16": "float32", "float32": "float64"}
+
+    def inject(self, model, n):
+        if is_v2(model):
+            def upcast_layer(new, old, *_a, **_k):
+                wide = self.WIDER[new.embeddings.dtype.name]
+                layer = _keras().layers.Embedding(new.input_dim, new.output_dim, dtype=wide, name=new.name)
+                layer(tf.constant([[0]]))
+                layer.embeddings.assign(tf.cast(new.embeddings, wide))
+                return layer
+
+            return after_step(model, "_v2_get_resized_embeddings", upcast_layer)
+
+        def upcast_variable(new, old, *_a, **_k):
+            tracked = model._trainable_weights  # add_weight tracked the new variable: untrack it
+            del tracked[next(i for i, w in enumerate(tracked) if w is new)]
+            wide = self.WIDER[new.dtype.name]
+            var = model.add_weight(name=new.name.split(":")[0], shape=new.shape, dtype=wide, initializer="zeros")
+            var.assign(tf.cast(new, wide))
+            return var
+
+        return after_step(model, "_get_resized_embeddings", upcast_variable)
+
+
+class FrozenNewEmbeddings(RealMutant):
+    """The new input embeddings are created non-trainable: new tokens never learn."""
+
+    classes = ALL_FOUR
+    kills = {"train.gradient_reaches_new_rows": "new input rows did not change"}
+
+    def inject(self, model, n):
+        if is_v2(model):
+            def freeze(new, *_a, **_k):
+                new.trainable = False
+                return new
+
+            return after_step(model, "_v2_get_resized_embeddings", freeze)
+
+        def make_step(original):  # v1: the step's add_weight creates the variable with trainable=False
+            def step(*args, **kwargs):
+                def add_weight(*a, **kw):
+                    return type(model).add_weight(model, *a, **{**kw, "trainable": False})
+
+                with shadow(model, "add_weight", lambda _orig: add_weight):
+                    return original(*args, **kwargs)
+
+            return step
+
+        return shadow(model, "_get_resized_embeddings", make_step)
+
+
+class StaleEmbeddingsTracked(RealMutant):
+    """The old input embeddings stay tracked by the model (saved with it, never freed)."""
+
+    classes = ALL_FOUR
+    kills = {"stale.no_old_size_variables": "variables differ from a fresh model"}
+
+    def inject(self, model, n):
+        def keep_old(new, old, *_a, **_k):
+            model.previous_input_embeddings = old  # a tracked attribute: the old variable stays
+            return new
+
+        return after_step(model, embeddings_step(model), keep_old)
+
+
+# -- the tie and the untied head ----------------------------------------------------------------
+class TieReplacedByCopy(RealMutant):
+    """The tied head gets an equal-valued copy of the new input matrix instead of the same variable
+    (BERT: the MLM head's input_embeddings; T5: an lm_head Dense with tie_word_embeddings=False)."""
+
+    classes = (BERT, T5)  # GPT-2 and BART compute logits from the input layer itself: no head to untie
+    kills = {"tied.still_tied": "no longer the same variable",
+             "tied.tie_survives_training": "output matrix vs input matrix",
+             "oracle.tie_matches_reference": "tie state changed"}
+
+    def inject(self, model, n):
+        keras = _keras()
+        if is_v2(model):  # T5
+            def untie(result, *_a, **_k):
+                matrix = model.get_input_embeddings().embeddings
+                model.config.tie_word_embeddings = False
+                model.lm_head = keras.layers.Dense(int(matrix.shape[0]), use_bias=False, name="lm_head")
+                model.lm_head.build([None, None, int(matrix.shape[1])])
+                model.lm_head.kernel.assign(tf.transpose(matrix))
+                return result
+
+            return after_step(model, "_v2_resize_token_embeddings", untie)
+
+        class HeadCopy(keras.layers.Layer):
+            def __init__(self, weight, **kwargs):
+                super().__init__(**kwargs)
+                self.weight = self.add_weight(name="weight", shape=weight.shape, initializer="zeros")
+                self.weight.assign(weight)
+                self.vocab_size = int(weight.shape[0])
+
+        def untie(result, *_a, **_k):  # BERT: the head reads its own copy from now on
+            head = model.get_lm_head()
+            head.input_embeddings = HeadCopy(head.input_embeddings.weight, name="decoder_copy")
+            return result
+
+        return after_step(model, "_resize_token_embeddings", untie)
+
+
+class DecoderNotResized(RealMutant):
+    """The untied LM-head decoder is left at the old size (_get_resized_lm_head_decoder returns it)."""
+
+    classes = (REMBERT,)
+    kills = {"untied.decoder_resized": "output matrix: shape", "grow.shape": "output matrix: shape",
+             "shrink.shape": "output matrix: shape", "oracle.matches_reference": "output matrix"}
+
+    def inject(self, model, n):
+        return shadow(model, "_get_resized_lm_head_decoder", lambda original: lambda old, new_num_tokens: old)
+
+
+class TieDecidedByValues(RealMutant):
+    """An untied decoder that equals the input matrix is taken for tied and left unresized."""
+
+    classes = (REMBERT,)
+    kills = {"untied.value_equal_head_independent": "output matrix: shape"}
+    already_in_library = ("transformers' own _get_resized_lm_head_decoder decides the tie with "
+                          "tf.reduce_any(input == decoder) (manifests/transformers.toml), and the only "
+                          "classes whose untied head resizes at all (RemBERT, MobileBERT) take that path; "
+                          "T5's untied resize raises before deciding (manifest)")
+
+    def inject(self, model, n):
+        def make(original):
+            def step(old, new_num_tokens):
+                same = np.array_equal(np.asarray(follow(model, self.probe().input_path)), np.asarray(old))
+                return old if same else original(old, new_num_tokens)
+
+            return step
+
+        return shadow(model, "_get_resized_lm_head_decoder", make)
+
+
+# -- config, sizes, repeated and no-op resizes ----------------------------------------------------
+class StaleConfigVocabSize(RealMutant):
+    """config.vocab_size keeps the old size (the update at the end of resize_token_embeddings is lost)."""
+
+    classes = ALL_FOUR
+    kills = {"config.vocab_size_updated": "config.vocab_size is", "oracle.matches_reference": "config vocab_size is"}
+
+    def inject(self, model, n):
+        def make(original):
+            def resize(new_num_tokens=None):
+                old = model.config.vocab_size
+                out = original(new_num_tokens)
+                model.config.vocab_size = old
+                return out
+
+            return resize
+
+        return shadow(model, "resize_token_embeddings", make)
+
+
+class AcceptsCoercibleSizes(RealMutant):
+    """Sizes are coerced with int() before the resize: True becomes 1, 9.5 becomes 9, 12.0 becomes 12."""
+
+    classes = ALL_FOUR
+    kills = {"bad_input.size_rejected": "expected an error"}
+    only_cases = {"bad_input.size_rejected": ("bad=bool_true", "bad=float", "bad=integral_float")}
+
+    def inject(self, model, n):
+        def make(original):
+            def resize(new_num_tokens=None):
+                if isinstance(new_num_tokens, (bool, float, np.floating)) and np.isfinite(new_num_tokens):
+                    new_num_tokens = max(1, int(new_num_tokens))
+                return original(new_num_tokens)
+
+            return resize
+
+        return shadow(model, "resize_token_embeddings", make)
+
+
+class RaisesAfterSettingInput(RealMutant):
+    """The resize raises half-way, after set_input_embeddings installed the new matrix."""
+
+    classes = ALL_FOUR
+    kills = {"atomic.failed_resize_leaves_model_unchanged": "raised RuntimeError"}
+    only_cases = {"atomic.failed_resize_leaves_model_unchanged": ("size=12,", "size=13,", "size=5,", "size=1,")}
+
+    def inject(self, model, n):
+        def make(original):
+            def set_input_embeddings(value):
+                original(value)
+                raise RuntimeError("injected: resize failed after set_input_embeddings")
+
+            return set_input_embeddings
+
+        return shadow(model, "set_input_embeddings", make)
+
+
+class RebuildsOnSameSize(RealMutant):
+    """resize(None) and resize(current size) rebuild the embeddings instead of returning them."""
+
+    classes = ALL_FOUR
+    kills = {"noop.none_returns_current": "replaced by a new object",
+             "noop.same_size_identity": "replaced by a new object"}
+
+    def inject(self, model, n):
+        def make(original):
+            def resize(new_num_tokens=None):
+                current = model.config.vocab_size
+                if new_num_tokens is not None and new_num_tokens != current:
+                    return original(new_num_tokens)
+                rebuild = model._v2_resize_token_embeddings if is_v2(model) else model._resize_token_embeddings
+                rebuild(current)
+                return model.get_input_embeddings()
+
+            return resize
+
+        return shadow(model, "resize_token_embeddings", make)
+
+
+class SecondResizeIgnored(RealMutant):
+    """Only the first resize of a model takes effect; later ones return the embeddings unchanged."""
+
+    classes = ALL_FOUR
+    kills = {"twice.sequential_resizes": "after two resizes"}
+
+    def inject(self, model, n):
+        def make(original):
+            def resize(new_num_tokens=None):
+                if vars(model).get("_real_mutant_resized"):
+                    return model.get_input_embeddings()
+                out = original(new_num_tokens)
+                vars(model)["_real_mutant_resized"] = new_num_tokens is not None
+                return out
+
+            return resize
+
+        return shadow(model, "resize_token_embeddings", make)
+
+
+# -- where the property is observed: forward and save -------------------------------------------
+class EagerOnlyEmbeddings(RealMutant):
+    """The resized input embedding layer reads its ids with .numpy(): it only runs eagerly."""
+
+    classes = ALL_FOUR
+    kills = {"dynamic.traced_forward_unknown_shape": "traced call on ids"}
+
+    def inject(self, model, n):
+        def eager_only(result, *_a, **_k):
+            layer = model.get_input_embeddings()
+            call = layer.call
+
+            def eager_call(*args, **kwargs):
+                args = list(args)
+                key = "input_ids" if "input_ids" in kwargs else ("inputs" if "inputs" in kwargs else None)
+                ids = kwargs[key] if key else args[0]
+                ids = None if ids is None else tf.constant(ids.numpy())
+                if key:
+                    kwargs[key] = ids
+                else:
+                    args[0] = ids
+                return call(*args, **kwargs)
+
+            vars(layer)["call"] = eager_call
+            return result
+
+        step = "_v2_resize_token_embeddings" if is_v2(model) else "_resize_token_embeddings"
+        return after_step(model, step, eager_only)
+
+
+class ClipsOutOfRangeIds(RealMutant):
+    """The id lookup clamps ids into [0, V) instead of rejecting them (as tf.gather does on GPU)."""
+
+    classes = ALL_FOUR
+    kills = {"ids.out_of_range_rejected": "expected an error"}
+
+    def call(self, model, ids):
+        rows = tf.shape(follow(model, self.probe().input_path), out_type=ids.dtype)[0]
+        return super().call(model, tf.clip_by_value(ids, 0, rows - 1))
+
+
+class SaveWritesZeroBias(RealMutant):
+    """save_pretrained writes the LM-head bias as zeros (as if dropped: BART re-creates a missing
+    final_logits_bias as zeros on load, _keys_to_ignore_on_load_missing)."""
+
+    classes = BIASED
+    kills = {"saveload.roundtrip_weights": "loaded bias", "saveload.roundtrip_outputs": "logits after save/load"}
+
+    def save(self, model, path, *args, **kwargs):
+        bias = model.get_bias() or {}
+        kept = {key: var.numpy() for key, var in bias.items()}
+        for var in bias.values():
+            var.assign(tf.zeros_like(var))
+        try:
+            return super().save(model, path, *args, **kwargs)
+        finally:
+            for key, var in bias.items():
+                var.assign(kept[key])
+
+
+CATALOGUE = [obj for obj in list(globals().values())
+             if isinstance(obj, type) and issubclass(obj, RealMutant) and obj is not RealMutant]
+CLASSES = sorted({c for m in CATALOGUE for c in m.classes})
+
+
+def pairs():
+    """Every (mutant, class name) the catalogue runs."""
+    return [(m, c) for m in CATALOGUE for c in m.classes]
+
+
+# -- running -------------------------------------------------------------------------------------
+CASES_PER_CHECK = 2                               # baseline-passing example cases run per check
+FEWER = {"saveload": 1, "dynamic": 1, "train": 1, "held": 1}  # families with expensive cases
+
+
+def _runner(adapter):
+    from harness.runner import Runner  # noqa: PLC0415
+
+    return Runner(adapter, profile="dev", seed=0, shrink=False)
+
+
+class ClassSession:
+    """One real class: its unmutated adapter, a model pool every mutant of the class shares, and
+    the unmutated result of each case (run lazily): the baseline a mutant is judged against. A
+    case that does not pass unmutated (a real defect, see the manifest) cannot show a mutant."""
+
+    def __init__(self, class_name):
+        self.class_name = class_name
+        self.base = TransformersAdapter(class_name)
+        self.runner = _runner(self.base)
+        self.plan = [c for c in self.runner.plan() if c.kind == "example"]
+        self.baseline = {}
+
+    def applicable_checks(self):
+        return sorted({c.check.id for c in self.plan if not c.na_reason})
+
+    def unmutated(self, case):
+        if case.id not in self.baseline:
+            self.baseline[case.id] = self.runner.run([case])[0]
+        return self.baseline[case.id]
+
+    def cases_for(self, check_id, only=(), limit=None):
+        """The first ``limit`` applicable example cases of ``check_id`` (whose id contains one of
+        ``only``, if given) that pass on the unmutated class."""
+        limit = limit or FEWER.get(check_id.split(".")[0], CASES_PER_CHECK)
+        chosen = []
+        for case in self.plan:
+            if case.check.id != check_id or case.na_reason or (only and not any(s in case.id for s in only)):
+                continue
+            if self.unmutated(case).status == "passed":
+                chosen.append(case)
+                if len(chosen) >= limit:
+                    break
+        return chosen
+
+    def run(self, mutant_cls, checks=None, limit=None):
+        """Results of ``mutant_cls`` on the chosen cases of ``checks`` (default: the ones it kills)."""
+        checks = list(mutant_cls.kills) if checks is None else list(checks)
+        only = getattr(mutant_cls, "only_cases", {})
+        ids = {c.id for chk in checks for c in self.cases_for(chk, only.get(chk, ()), limit)}
+        runner = _runner(mutant_cls(self.class_name, pool=self.base._pool))
+        return runner.run([c for c in runner.plan() if c.id in ids])
