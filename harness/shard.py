@@ -97,3 +97,65 @@ def merge(reports):
     verdict, reasons = build.gate(merged)
     merged["summary"]["gate"], merged["summary"]["gate_reasons"] = verdict, reasons
     return merged
+
+
+# -- certify: shards by class ---------------------------------------------------------------
+def owns_subject(name, i, n):
+    """A certify subject (class) belongs to shard ``i`` of ``n`` by ``crc32(name) % n``."""
+    return owner(name, n) == i
+
+
+def merge_certify(reports):
+    """One certify report from the reports of ``certify --shard I/N`` (each 1..N exactly once):
+    subjects in the unsharded order, their cases and matrix rows, the summed totals, the gate
+    recomputed. Equal to the unsharded report apart from timings and the command."""
+    from harness.report import build
+
+    shards = [_get(r, ("run", "options", "shard")) for r in reports]
+    if any(s is None or "subjects" not in s for s in shards):
+        raise ShardError("every certify report given to merge must come from 'certify --shard I/N'")
+    n, order = shards[0]["count"], shards[0]["subjects"]
+    for path in _SAME:
+        if len({repr(_get(r, path)) for r in reports}) > 1:
+            raise ShardError(f"shard reports differ in {'.'.join(path)}; they are not from the same run")
+    if any(s["count"] != n or s["subjects"] != order for s in shards):
+        raise ShardError("shard reports were planned differently (shard count or class list differ)")
+    indices = sorted(s["index"] for s in shards)
+    if indices != list(range(1, n + 1)):
+        raise ShardError(f"need each of shards 1..{n} exactly once, got {indices}")
+    rows, cases_of = {}, {}
+    for r in reports:
+        for row in r["matrix"]["subjects"]:
+            if row["name"] in rows:
+                raise ShardError(f"class {row['name']} appears in two shard reports")
+            rows[row["name"]] = row
+        for c in r["cases"]:
+            cases_of.setdefault(c.get("subject") or c["id"].split("::", 1)[0], []).append(c)
+    missing = [name for name in order if name not in rows]
+    if missing:
+        raise ShardError(f"{len(missing)} classes are in no shard report, e.g. {missing[0]}")
+    checks = {c["id"]: c for r in reports for c in r.get("checks", ())}
+    out_rows = []
+    for name in order:
+        row = dict(rows[name])
+        if "report" not in row:  # did not run: one cell per check of the whole run
+            row["cells"] = {chk: row["status"] for chk in sorted(checks)}
+        out_rows.append(row)
+    cases = [c for name in order for c in cases_of.get(name, ())]
+    merged = {k: v for k, v in reports[0].items() if k not in ("cases", "checks", "summary", "matrix")}
+    merged["run"] = dict(reports[0]["run"])
+    merged["run"]["options"] = {k: v for k, v in reports[0]["run"]["options"].items() if k != "shard"}
+    merged["run"]["started_at"] = min(r["run"]["started_at"] for r in reports)
+    ends = [r["run"]["finished_at"] for r in reports]
+    merged["run"]["finished_at"] = None if None in ends else max(ends)
+    merged["run"]["duration_s"] = round(max(r["run"]["duration_s"] for r in reports), 3)
+    merged["partial"] = any(r.get("partial") for r in reports)
+    counts = {s: sum(1 for c in cases if c["status"] == s) for s in STATUSES}
+    totals = {k: sum(r["summary"][k] for r in reports) for k in ("expected", "collected", "total")}
+    merged["summary"] = {"counts": counts, **totals, "gate": "pass", "gate_reasons": []}
+    merged["checks"] = [checks[k] for k in sorted(checks)]
+    merged["cases"] = cases
+    merged["matrix"] = {"subjects": out_rows, "checks": sorted(checks)}
+    verdict, reasons = build.gate(merged)
+    merged["summary"]["gate"], merged["summary"]["gate_reasons"] = verdict, reasons
+    return merged

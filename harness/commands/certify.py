@@ -34,6 +34,9 @@ def register(sub, parser_class):
                    help="TOML manifest of known defects; the gate honours it, the report shows every failure")
     p.add_argument("--no-shrink", action="store_true")
     p.add_argument("--quiet", action="store_true", help="one line per class, no per-case failures")
+    p.add_argument("--shard", metavar="I/N", default=None,
+                   help="certify only shard I of N (a deterministic split by class name); join the "
+                        "shards' report.json with 'merge'")
     p.set_defaults(func=cmd_certify)
 
 
@@ -65,6 +68,16 @@ def cmd_certify(args, argv):
         subject_list = certify.subjects(args.adapter, args.model)
     except (ValueError, KeyError, ImportError) as exc:
         raise UsageError(str(exc)) from exc
+    shard_info = None
+    if args.shard is not None:
+        from harness import shard
+
+        try:
+            index, count = shard.parse(args.shard)
+        except shard.ShardError as exc:
+            raise UsageError(str(exc)) from exc
+        shard_info = {"index": index, "count": count, "subjects": [s.name for s in subject_list]}
+        subject_list = [s for s in subject_list if shard.owns_subject(s.name, index, count)]
     command = f"{PROG} {shlex.join(argv)}"
     options = {"family": args.adapter, "seed": args.seed, "profile": args.profile, "timeout_s": args.timeout,
                "class_timeout_s": args.class_timeout, "select": args.select, "shrink": not args.no_shrink,
@@ -114,8 +127,13 @@ def cmd_certify(args, argv):
                                interrupted=interrupted)
     report["run"]["options"]["wall_s"] = round(time.perf_counter() - t0, 1)
     report["run"]["timing"] = certify.timing(report, wall_s=time.perf_counter() - t0)
+    if shard_info:
+        report["run"]["options"]["shard"] = shard_info
     _write(report, args.report_dir)
     s = report["summary"]
+    if shard_info:
+        print(f"\nshard {shard_info['index']}/{shard_info['count']}: {len(subject_list)} of "
+              f"{len(shard_info['subjects'])} classes")
     print(f"\n{len(subject_list)} classes: " + ", ".join(
         f"{sum(1 for r in report['matrix']['subjects'] if r['status'] == k)} {k}"
         for k in ("passed", "failed", "error", "not_applicable")))

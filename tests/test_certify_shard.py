@@ -1,0 +1,57 @@
+"""certify --shard I/N splits the classes deterministically, and merge joins the shards into the
+report of the unsharded run (timings and the command aside)."""
+
+import subprocess
+import sys
+
+from harness import shard
+from harness.report import load_report
+
+CLASSES = ("TFGPT2LMHeadModel", "TFDistilBertForMaskedLM")  # one in each of two shards
+
+
+def _cli(*args):
+    proc = subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True, text=True,
+                          timeout=900, check=False)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def _certify(out, *extra):
+    args = ["certify", "--adapter", "transformers", "--select", "grow.shape", "--quiet", "-j", "2",
+            "--report-dir", str(out)]
+    for name in CLASSES:
+        args += ["--model", name]
+    return _cli(*args, *extra)
+
+
+def _comparable(report):
+    def case(c):
+        return {k: v for k, v in c.items() if k not in ("duration_s",)}
+
+    rows = [{k: v for k, v in r.items() if k not in ("duration_s", "report")} for r in report["matrix"]["subjects"]]
+    return {"cases": [case(c) for c in report["cases"]], "rows": rows, "summary": report["summary"],
+            "checks": report["checks"]}
+
+
+def test_shards_split_classes_deterministically():
+    owners = {name: shard.owner(name, 2) for name in CLASSES}
+    assert sorted(owners.values()) == [1, 2]  # crc32-based: the same on every machine
+    assert all(shard.owns_subject(n, owners[n], 2) and not shard.owns_subject(n, 3 - owners[n], 2)
+               for n in CLASSES)
+
+
+def test_merged_shards_equal_the_unsharded_run(tmp_path):
+    code, out = _certify(tmp_path / "all")
+    assert code == 0, out
+    for i in (1, 2):
+        code, out = _certify(tmp_path / f"shard{i}", "--shard", f"{i}/2")
+        assert code == 0, out
+        assert f"shard {i}/2" in out
+    code, out = _cli("merge", str(tmp_path / "shard1"), str(tmp_path / "shard2"), "--report-dir",
+                     str(tmp_path / "merged"))
+    assert code == 0, out
+    merged, whole = load_report(tmp_path / "merged"), load_report(tmp_path / "all")
+    assert _comparable(merged) == _comparable(whole)
+    assert (tmp_path / "merged" / "report.html").exists() and (tmp_path / "merged" / "report.md").exists()
+    code, out = _cli("merge", str(tmp_path / "shard1"), "--report-dir", str(tmp_path / "bad"))
+    assert code == 3 and "need each of shards 1..2" in out  # EXIT_USAGE
