@@ -55,3 +55,19 @@ def test_merged_shards_equal_the_unsharded_run(tmp_path):
     assert (tmp_path / "merged" / "report.html").exists() and (tmp_path / "merged" / "report.md").exists()
     code, out = _cli("merge", str(tmp_path / "shard1"), "--report-dir", str(tmp_path / "bad"))
     assert code == 3 and "need each of shards 1..2" in out  # EXIT_USAGE
+
+
+def test_example_workflow_commands_parse():
+    """Every resize-conformance command in the example CI workflow is accepted by the CLI parser."""
+    import pathlib
+    import re
+    import shlex
+
+    from harness.cli import build_parser
+
+    text = (pathlib.Path(__file__).resolve().parents[1] / "examples" / "ci" / "certify-sharded.yml").read_text()
+    commands = re.findall(r"resize-conformance ([^|\n]+)", text)
+    assert {c.split()[0] for c in commands} >= {"certify", "merge"}
+    for command in commands:
+        argv = shlex.split(re.sub(r"\$\{\{ *matrix\.shard *\}\}", "1", command))
+        build_parser().parse_args(argv)
