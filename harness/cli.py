@@ -8,7 +8,6 @@ import importlib
 import contextlib
 import datetime as dt
 import json
-import logging
 import math
 import os
 import shlex
@@ -159,10 +158,11 @@ def main(argv=None):
 
 def _quiet_tensorflow():
     """Hide TF's C++ info/warnings and its Python warnings (e.g. retracing) unless the user
-    asked for them with TF_CPP_MIN_LOG_LEVEL=0 or 1. Must run before TensorFlow is imported."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if os.environ["TF_CPP_MIN_LOG_LEVEL"] not in ("0", "1"):
-        logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    asked for them with TF_CPP_MIN_LOG_LEVEL=0 or 1, and transformers' banner unless
+    TRANSFORMERS_VERBOSITY is set (``harness.quiet``). Must run before TensorFlow is imported."""
+    from harness.quiet import apply_defaults
+
+    apply_defaults()
 
 
 # -- list-checks / list-adapters ---------------------------------------------------

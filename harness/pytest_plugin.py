@@ -8,6 +8,8 @@ import tempfile
 
 import pytest
 
+from harness.quiet import apply_defaults
+
 ROOT_NAME = "resize-conformance"
 
 
@@ -50,6 +52,7 @@ class _State:
 def pytest_configure(config):
     config.addinivalue_line("markers", "resize_conformance: a case collected by the resize-conformance plugin")
     if config.getoption("--resize-adapter"):
+        apply_defaults()  # quiet TF / transformers start-up unless the user set the variables
         config._resize_state = _State(config)
 
 

@@ -43,7 +43,9 @@ def main():
     from harness.proctree import become_subreaper
 
     become_subreaper()  # detached descendants re-parent here, so the parent can kill them all
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from harness.quiet import apply_defaults
+
+    apply_defaults()
     config = json.loads(sys.stdin.readline())
     try:
         adapter, runner = _make_runner(config)
