@@ -138,23 +138,28 @@ def _held_train(ctx, p, way):
     a = ctx.adapter
     model, run, kept, _ = _setup(ctx, p, way)
     a.resize(model, p["new"])
-    ids = _ids_with_new(ctx, p["old"], p["new"], kept.shape) if p["new"] > p["old"] else kept
-    in0 = a.read_input_matrix(model).astype(np.float64)
-    out0 = None if a.is_tied(model) else a.read_output_matrix(model)
-    loss, exc = _call(run, ids)
-    if exc is not None:
-        return
-    expect(np.isfinite(loss), f"the held {way} step after the resize gave a non-finite loss ({loss})",
-           observed=loss)
+    for ids, what in _after_ids(ctx, p, kept):
+        in0 = a.read_input_matrix(model).astype(np.float64)
+        out0 = None if a.is_tied(model) else a.read_output_matrix(model)
+        loss, exc = _call(run, ids)
+        if exc is not None:
+            return
+        expect(np.isfinite(loss), f"the held {way} step on {what} after the resize gave a non-finite loss "
+                                  f"({loss})", observed=loss)
+        _expect_trained(a, model, way, ids, what, p, in0, out0)
+
+
+def _expect_trained(a, model, way, ids, what, p, in0, out0):
+    """Every input row the ids use changed, and every row of an untied output matrix."""
     in1 = a.read_input_matrix(model).astype(np.float64)
     used = sorted(set(int(i) for i in np.unique(ids)))
     unchanged = [i for i in used if np.array_equal(in0[i], in1[i])]
     if len(unchanged) == len(used):
-        fail(f"stale: the held {way} step after resizing {p['old']} -> {p['new']} changed none of the "
-             f"{len(used)} rows of the current input matrix (shape {list(in1.shape)}) its ids use: it "
+        fail(f"stale: the held {way} step on {what} after resizing {p['old']} -> {p['new']} changed none of "
+             f"the {len(used)} rows of the current input matrix (shape {list(in1.shape)}) its ids use: it "
              "updated variables the model no longer has",
              expected="every used row updated", observed={"unchanged_rows": unchanged[:20]})
-    expect(not unchanged, f"{_stale_rows(unchanged, p)}the held {way} step after the resize left "
+    expect(not unchanged, f"{_stale_rows(unchanged, p)}the held {way} step on {what} after the resize left "
                           f"{len(unchanged)} of the {len(used)} input rows its ids use unchanged",
            expected="every used row updated", observed={"unchanged_rows": unchanged[:20]})
     if out0 is not None:
@@ -163,8 +168,8 @@ def _held_train(ctx, p, way):
         rows = min(out0.shape[0], out1.shape[0])
         stuck = [i for i in range(rows) if np.array_equal(out0[i], out1[i])]
         expect(not stuck, f"{'stale: ' if len(stuck) == rows else _stale_rows(stuck, p)}the held {way} step "
-                          f"after the resize left {len(stuck)} of the {rows} rows of the current output "
-                          "matrix unchanged",
+                          f"on {what} after the resize left {len(stuck)} of the {rows} rows of the current "
+                          "output matrix unchanged",
                expected="every output row updated", observed={"unchanged_rows": stuck[:20]})
 
 

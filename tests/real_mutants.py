@@ -116,12 +116,18 @@ class RealMutant(TransformersAdapter):
     kills = {}               # check id -> substring of the failure message
     already_in_library = ""  # non-empty: the unmutated classes already have this defect (why)
     only_cases = {}          # check id -> case-id substrings: run only the cases that exercise the defect
+    only_on = {}             # check id -> the classes it is claimed on (default: all of ``classes``)
 
     def __init__(self, class_name, pool=None):
         super().__init__(class_name)
         if pool is not None:  # share built models with other adapters of the class
             self._pool = pool
         self.name = f"real-mutant-{type(self).__name__}/{class_name}"
+
+    @classmethod
+    def kills_on(cls, class_name):
+        """``kills`` restricted to the checks claimed on ``class_name``."""
+        return {k: v for k, v in cls.kills.items() if class_name in cls.only_on.get(k, cls.classes)}
 
     @classmethod
     def describe_defect(cls):
@@ -287,7 +293,8 @@ class UpcastsEmbeddings(RealMutant):
     v1's hard-coded dtype=tf.float32 would make a half-precision model), float32 as float64."""
 
     classes = ALL_FOUR
-    kills = {"grow.dtype_preserved": "input matrix: dtype"}
+    kills = {"grow.dtype_preserved": "input matrix: dtype", "dtype.variables_keep_dtype": "is float32, expected"}
+    only_on = {"dtype.variables_keep_dtype": V2}  # BERT's v1 resize cannot resize a float16 model at all
     WIDER = {"float16": "float32", "bfloat16": "float32", "float32": "float64"}
 
     def inject(self, model, n):
@@ -568,7 +575,7 @@ class SaveWritesZeroBias(RealMutant):
     final_logits_bias as zeros on load, _keys_to_ignore_on_load_missing)."""
 
     classes = BIASED
-    kills = {"saveload.roundtrip_weights": "loaded bias", "saveload.roundtrip_outputs": "logits after save/load"}
+    kills = {"saveload.roundtrip_weights": "values of variable", "saveload.roundtrip_outputs": "logits after save/load"}
 
     def save(self, model, path, *args, **kwargs):
         bias = model.get_bias() or {}
@@ -639,7 +646,7 @@ class ClassSession:
 
     def run(self, mutant_cls, checks=None, limit=None):
         """Results of ``mutant_cls`` on the chosen cases of ``checks`` (default: the ones it kills)."""
-        checks = list(mutant_cls.kills) if checks is None else list(checks)
+        checks = list(mutant_cls.kills_on(self.class_name)) if checks is None else list(checks)
         only = getattr(mutant_cls, "only_cases", {})
         ids = {c.id for chk in checks for c in self.cases_for(chk, only.get(chk, ()), limit)}
         runner = _runner(mutant_cls(self.class_name, pool=self.base._pool))

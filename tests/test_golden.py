@@ -160,3 +160,55 @@ def test_golden_cases_the_adapter_cannot_do_are_not_applicable():
     f16 = results["golden.matrix_resize[case=matrix_grow_float16]"]
     assert f16.status == "not_applicable" and "float16" in f16.message
     assert results["golden.matrix_resize[case=matrix_grow_by_1]"].status == "passed"
+
+
+# -- stored tolerances: compared, never trusted ----------------------------------------
+def _store_tolerance(folder, tolerance, bump_new_row=0.0):
+    """Rewrite a case with another stored tolerance (and optionally a changed value in its last,
+    randomly initialised row)."""
+    meta, arrays = store.read_case(folder)
+    meta["tolerance"] = tolerance
+    if bump_new_row:
+        values = arrays["expected.matrix"].copy()
+        values[-1, 0] += bump_new_row
+        arrays["expected.matrix"] = values
+    meta.pop("arrays")
+    store.write_case(os.path.dirname(folder), meta, arrays)
+
+
+def test_a_loosened_stored_tolerance_is_reported_and_not_used(golden_copy, capsys):
+    """Mutant golden file: its tolerance loosened to 0.5 hides a 0.25 change of a new row."""
+    _store_tolerance(str(golden_copy / "matrix_grow_by_1"), {"atol": 0.5, "rtol": 0.0}, bump_new_row=0.25)
+    assert _golden("check", "--dir", str(golden_copy), "-k", "matrix_grow_by_1") == 1
+    out = capsys.readouterr().out
+    assert "MISMATCH matrix_grow_by_1: case.json tolerance: {'atol': 1e-06, 'rtol': 0.0} now, stored " \
+           "{'atol': 0.5, 'rtol': 0.0}" in out
+    line = next(x for x in out.splitlines() if x.startswith("MISMATCH matrix_grow_by_1: expected.matrix"))
+    assert "max abs diff 0.25" in line and "tolerance (atol=1e-06" in line
+
+
+def test_a_stricter_stored_tolerance_is_reported_too(golden_copy, capsys):
+    _store_tolerance(str(golden_copy / "matrix_grow_by_1"), {"atol": 0.0, "rtol": 0.0})
+    assert _golden("check", "--dir", str(golden_copy), "-k", "matrix_grow_by_1") == 1
+    assert "MISMATCH matrix_grow_by_1: case.json tolerance" in capsys.readouterr().out
+
+
+def test_a_run_that_loosens_the_tolerance_is_reported(monkeypatch, capsys):
+    """Mutant harness: the float32 tolerance loosened in the code; the stored files disagree."""
+    monkeypatch.setitem(operations.TOLERANCES, "float32", 1e-2)
+    assert _golden("check", "-k", "matrix_grow_by_1") == 1
+    assert "case.json tolerance: {'atol': 0.01, 'rtol': 0.0} now, stored {'atol': 1e-06" in capsys.readouterr().out
+
+
+def test_replay_refuses_a_golden_file_whose_tolerance_differs(golden_copy, monkeypatch):
+    """Mutant golden file: a loosened tolerance would let an adapter drawing other new rows pass."""
+    from mutants_golden import GoldenMatrixOtherSeed
+
+    import suites.golden as golden_suite
+
+    _store_tolerance(str(golden_copy / "matrix_grow_by_1"), {"atol": 10.0, "rtol": 0.0})
+    monkeypatch.setattr(golden_suite, "GOLDEN_DIR", str(golden_copy))
+    for adapter in (GoldenMatrixOtherSeed(), ReferenceAdapter()):
+        (r,) = _golden_results(adapter, "golden.matrix_resize[case=matrix_grow_by_1]")
+        assert r.status == "error", (r.status, r.message)
+        assert "stores tolerance {'atol': 10.0, 'rtol': 0.0}" in r.message and "atol': 1e-06" in r.message

@@ -6,7 +6,9 @@ import sys
 HELP_EPILOG = """\
 exit codes:
   0  every stored case matches a fresh generation (check) / the cases were written (regen)
-  1  check: a mismatch, or an added, removed or orphaned case
+  1  check: a mismatch (a value beyond the stricter of the stored and the defined tolerance,
+     a parameter, or a stored tolerance that differs from the definition's), or an added,
+     removed or orphaned case
   2  bad input: the golden directory is missing, or a case.json / arrays.npz cannot be read
 """
 

@@ -5,8 +5,10 @@ Add a case by appending to ``CASES`` (a new operation: register it in
 """
 
 import dataclasses
+import os
 
 from harness.golden.operations import default_tolerance
+from harness.golden.store import CASE_JSON, GoldenFormatError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,3 +103,20 @@ def all_cases():
     if len(names) != len(set(names)):
         raise ValueError("duplicate golden case names")
     return {c.name: c for c in CASES}
+
+
+def check_tolerance(meta):
+    """The tolerance a stored case is compared with: its definition's (by dtype), never the file's."""
+    case = all_cases().get(meta["name"])
+    return dict(case.tolerance) if case else default_tolerance(meta["parameters"].get("dtype", "float32"))
+
+
+def require_check_tolerance(meta, folder):
+    """Raise GoldenFormatError when ``case.json`` stores another tolerance than the check's: a
+    loosened file would let a wrong result pass, a stale one hides a change of the definition."""
+    want = check_tolerance(meta)
+    if meta["tolerance"] != want:
+        raise GoldenFormatError(f"{os.path.join(os.fspath(folder), CASE_JSON)}: stores tolerance {meta['tolerance']}, "
+                                f"the check uses {want}; regenerate it ('resize-conformance golden regen -k "
+                                f"{meta['name']}')")
+    return want

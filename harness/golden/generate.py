@@ -120,15 +120,18 @@ def compare_arrays(case, key, observed, expected, tolerance):
 def compare_case(stored_meta, stored_arrays, new_meta, new_arrays):
     """Every difference between a stored case and a regenerated one."""
     name, out = stored_meta["name"], []
-    for key in ("operation", "parameters", "seed", "expected"):
+    for key in ("operation", "parameters", "seed", "tolerance", "expected"):
         if stored_meta.get(key) != new_meta.get(key):
             out.append(Mismatch(name, f"case.json {key}", f"{new_meta.get(key)!r} now, stored {stored_meta.get(key)!r}"))
+    # Values are compared with the stricter of the two tolerances: neither a loosened file nor a
+    # loosened definition lets a changed number through (the tolerance mismatch is reported above).
+    tolerance = {k: min(stored_meta["tolerance"][k], new_meta["tolerance"][k]) for k in ("atol", "rtol")}
     for key in sorted(set(stored_arrays) | set(new_arrays)):
         if key not in new_arrays or key not in stored_arrays:
             where = "only stored" if key in stored_arrays else "only regenerated"
             out.append(Mismatch(name, key, f"array {where}"))
             continue
-        m = compare_arrays(name, key, new_arrays[key], stored_arrays[key], stored_meta["tolerance"])
+        m = compare_arrays(name, key, new_arrays[key], stored_arrays[key], tolerance)
         if m:
             out.append(m)
     return out
