@@ -44,6 +44,17 @@ def _equal_rows(a, b):
     return [i for i in range(n) if np.array_equal(a[i], b[i])]
 
 
+def _distinct_draw(rng, like):
+    """Random values at ``like``'s scale whose rows are pairwise distinct even in float16 /
+    bfloat16 and at width 1: the first column is a shuffled, evenly spaced grid over +-2 std."""
+    scale = _scale(like)
+    values = rng.normal(0.0, scale, size=np.shape(like))
+    rows = values.shape[0]
+    if rows > 1 and values.ndim == 2 and values.shape[1] >= 1:
+        values[:, 0] = rng.permutation(np.linspace(-2.0 * scale, 2.0 * scale, rows))
+    return values.astype(np.float32)
+
+
 def problems(adapter, model):
     """What keeps this model from making failures observable (empty list: none)."""
     out = []
@@ -72,12 +83,12 @@ def condition(adapter, model, rng, can_assign):
             adapter.assign(model, "bias:" + key, (magnitude * sign).astype(np.float32))
         inp = adapter.read_input_matrix(model)
         if not _distinct_rows(inp):
-            adapter.assign(model, "input", rng.normal(0.0, _scale(inp), size=inp.shape).astype(np.float32))
+            adapter.assign(model, "input", _distinct_draw(rng, inp))
             inp = adapter.read_input_matrix(model)
         outp = adapter.read_output_matrix(model)
         if outp is not None and not adapter.is_tied(model) and \
                 (_equal_rows(np.asarray(outp), np.asarray(inp)) or not _distinct_rows(outp)):
-            adapter.assign(model, "output", rng.normal(0.0, _scale(outp), size=outp.shape).astype(np.float32))
+            adapter.assign(model, "output", _distinct_draw(rng, outp))
     found = problems(adapter, model)
     if found:
         how = "after conditioning" if can_assign else "and the adapter cannot write weights (assign_weights)"

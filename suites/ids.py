@@ -24,5 +24,5 @@ def out_of_range(ctx, p):
     for bad in bad_ids:
         wrong = ids.copy()
         wrong[0, 2] = bad
-        expect_raises(lambda: a.forward(model, wrong), f"forward with id {bad} after resize to {n}",
+        expect_raises(lambda w=wrong: a.forward(model, w), f"forward with id {bad} after resize to {n}",
                       accept=a.id_errors)
