@@ -33,7 +33,7 @@ class ToyAdapter(Adapter):
         return model.vocab_size
 
     def variable_shapes(self, model):
-        return [(v.name, tuple(v.shape)) for v in model.variables]
+        return [(v.name, tuple(int(d) for d in v.numpy().shape)) for v in model.variables]
 
     def initializer_range(self, model):
         return 0.02
