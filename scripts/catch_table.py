@@ -36,10 +36,11 @@ FAILING = ("failed", "error", "xfailed")
 # -- running the catalogue -------------------------------------------------------------------------
 def run_catalogue(claimed_only, classes=(), log=sys.stderr):
     import real_mutants as rm  # noqa: PLC0415 - imports TensorFlow and transformers
+    from real_path import FAILS_UNMUTATED, ClassSession  # noqa: PLC0415
 
     out = {}
     for class_name in [c for c in rm.CLASSES if not classes or c in classes]:
-        session = rm.ClassSession(class_name)
+        session = ClassSession(class_name)
         for mutant in [m for m in rm.CATALOGUE if class_name in m.classes]:
             start = time.perf_counter()
             entry = out.setdefault(mutant.__name__, {"defect": mutant.describe_defect(), "claims": sorted(mutant.kills),
@@ -48,7 +49,8 @@ def run_catalogue(claimed_only, classes=(), log=sys.stderr):
             if mutant.already_in_library:
                 entry["classes"][class_name] = {"killed": [], "ran": 0}
                 continue
-            checks = sorted(mutant.kills) if claimed_only else session.applicable_checks()
+            checks = sorted(mutant.kills_on(class_name)) if claimed_only else \
+                [c for c in session.applicable_checks() if c.split(".")[0] not in FAILS_UNMUTATED]
             results = session.run(mutant, checks, limit=None if claimed_only else 1)
             killed = sorted({r.check for r in results if r.status == "failed"})
             entry["classes"][class_name] = {"killed": killed, "ran": len(results)}
@@ -132,6 +134,12 @@ def render(results, rows, versions, claimed_only, command):
     lines.append("")
     if gaps:
         lines += [f"Not caught: {', '.join(gaps)}.", ""]
+    from real_path import FAILS_UNMUTATED, NOT_OFFERED  # noqa: PLC0415
+
+    lines += ["Families without a real-path mutant: "
+              + "; ".join(f"`{f}` fails on every unmutated class ({why})" for f, (_, why) in FAILS_UNMUTATED.items())
+              + "; not offered by the transformers adapter: "
+              + "; ".join(f"`{f}` ({why})" for f, why in NOT_OFFERED.items()) + ".", ""]
     lines += [f"**Defects found in transformers** (`manifests/transformers.toml`, one row per root cause; classes: "
               f"the classes with a failing case the entry matches in the certify report, TensorFlow "
               f"{versions.get('tensorflow', '?')}):", "",

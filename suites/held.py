@@ -66,8 +66,9 @@ def _setup(ctx, p, way):
     kept = ctx.ids(min(p["old"], p["new"]), batch=_shape(p["old"], p["new"])[0], length=LENGTH)
     first, exc = _call(run, kept)
     if exc is not None:
+        first_line = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
         raise PreconditionError(f"precondition not established: the held {way} failed before the resize: "
-                                f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ''}")
+                                f"{type(exc).__name__}: {first_line}")
     return model, run, kept, first
 
 
@@ -175,9 +176,10 @@ def _expect_trained(a, model, way, ids, what, p, in0, out0):
 
 def _stale_rows(rows, p):
     """A "stale" prefix when exactly the new rows were left alone: the step trains the old vocabulary."""
-    new_rows = list(range(p["old"], p["new"]))
-    return (f"stale: exactly the new rows [{p['old']}, {p['new']}) were not trained ("
-            "the held step still computes with the vocabulary before the resize); ") if rows and rows == new_rows else ""
+    if not rows or rows != list(range(p["old"], p["new"])):
+        return ""
+    return (f"stale: exactly the new rows [{p['old']}, {p['new']}) were not trained (the held step still "
+            "computes with the vocabulary before the resize); ")
 
 
 _RUN = {"logits": _held_logits, "loss": _held_loss, "train": _held_train}

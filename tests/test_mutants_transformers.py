@@ -10,29 +10,14 @@ import pytest
 
 import real_mutants as rm
 from harness import checks
+from real_path import FAILS_UNMUTATED, NOT_OFFERED, ClassSession
 
-# Families the transformers adapter does not run on any class, and why (checked per class below).
-NOT_OFFERED = {
-    "golden": "golden files need load_matrix and reference_rng: exact stored weights and the reference's RNG",
-    "matrix": "no bare-matrix resize (capability matrix_resize)",
-    "mean_init": "TF resize_token_embeddings has no mean-resizing option (capability mean_resizing)",
-    "pad": "TF resize_token_embeddings has no pad_to_multiple_of (capability pad_to_multiple_of)",
-    "remap": "no vocabulary remap / warm start (capability vocab_remap)",
-    "rnn": "no RNN cells (capability rnn_cells)",
-    "width": "no hidden-size resize (capability width_resize)",
-}
-# Families that run but fail on every unmutated catalogue class, so no injected defect can be told
-# apart: (the class the claim is verified on, why).
-FAILS_UNMUTATED = {
-    "held": (rm.GPT2, "transformers' resize replaces the embedding variables, so whatever was traced or "
-                      "compiled before it keeps computing with the old ones (a real defect)"),
-}
 _SESSIONS = {}
 
 
 def session(class_name):
     if class_name not in _SESSIONS:
-        _SESSIONS[class_name] = rm.ClassSession(class_name)
+        _SESSIONS[class_name] = ClassSession(class_name)
     return _SESSIONS[class_name]
 
 
