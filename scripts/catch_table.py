@@ -6,9 +6,9 @@
    ``failed``, on example cases that pass on the unmutated class). By default every check that
    applies to the class runs (its first passing case, ``--claimed`` runs only the checks each
    mutant names, as tests/test_mutants_transformers.py does).
-2. The transformers defects documented in manifests/transformers.toml (one row per root cause)
-   with the number of classes each affects in a certify report (classes with a failing case the
-   entry matches).
+2. The transformers defects documented in manifests/transformers.toml (one row per defect: an
+   entry that continues the one above it, e.g. for its property cases, joins its row) with the
+   number of classes each affects in a certify report (classes with a failing case the entry matches).
 
     python scripts/catch_table.py --readme README.md          # regenerate the README section
     python scripts/catch_table.py --results out.json          # also keep the raw results
@@ -16,9 +16,11 @@
 """
 
 import argparse
+import fnmatch
 import gzip
 import json
 import os
+import re
 import sys
 import time
 
@@ -31,6 +33,8 @@ START, END = "<!-- catch-table:start -->", "<!-- catch-table:end -->"
 SHORT = {"TFBertForMaskedLM": "BERT", "TFBartForConditionalGeneration": "BART", "TFGPT2LMHeadModel": "GPT-2",
          "TFT5ForConditionalGeneration": "T5", "TFRemBertForMaskedLM": "RemBERT"}
 FAILING = ("failed", "error", "xfailed")
+# A manifest entry whose reason starts like this continues the defect of the entry above it.
+CONTINUES = re.compile(r"(Property cases of the (checks|entry) above|Same root cause as the entry above)", re.I)
 
 
 # -- running the catalogue -------------------------------------------------------------------------
@@ -38,7 +42,7 @@ def run_catalogue(claimed_only, classes=(), log=sys.stderr):
     import real_mutants as rm  # noqa: PLC0415 - imports TensorFlow and transformers
     from real_path import FAILS_UNMUTATED, ClassSession  # noqa: PLC0415
 
-    out = {}
+    out, classes_out = {}, {}
     for class_name in [c for c in rm.CLASSES if not classes or c in classes]:
         session = ClassSession(class_name)
         for mutant in [m for m in rm.CATALOGUE if class_name in m.classes]:
@@ -56,7 +60,10 @@ def run_catalogue(claimed_only, classes=(), log=sys.stderr):
             entry["classes"][class_name] = {"killed": killed, "ran": len(results)}
             print(f"{mutant.__name__} on {class_name}: {len(results)} cases, killed by {len(killed)} checks "
                   f"({time.perf_counter() - start:.1f}s)", file=log, flush=True)
-    return out
+        if not claimed_only:
+            passing = {r.check for r in session.baseline.values() if r.status == "passed"}
+            classes_out[class_name] = {"applicable": session.applicable_checks(), "passing": sorted(passing)}
+    return out, classes_out
 
 
 # -- the manifest's defects ---------------------------------------------------------------------
@@ -67,23 +74,28 @@ def _root_cause(reason):
 
 
 def defect_rows(manifest_path, report_path):
-    """One row per root cause: the strict entry and the non-strict property entry that follows it
-    (``Property cases of the checks above, same root cause``) are one defect."""
+    """One row per defect: an entry whose reason says it continues the one above it (``CONTINUES``:
+    the non-strict entry for the property cases, a second entry of the same root cause) joins its row."""
     from harness import manifest  # noqa: PLC0415
 
     entries = manifest.load(manifest_path)
     report = _load(report_path)
-    by_subject = {}
+    by_subject, ran_cases, ran_checks = {}, set(), set()
     for case in report.get("cases", []):
         if case["status"] in FAILING:
             by_subject.setdefault(case["subject"], []).append(case)
+        if case["status"] != "not_applicable":
+            ran_cases.add(case["id"].split("::", 1)[-1])
+            ran_checks.add(case["check"])
     rows = []
     for entry in entries:
-        if entry.reason.startswith("Property cases of the checks above") and rows:
+        if CONTINUES.match(entry.reason) and rows:
             rows[-1]["entries"].append(entry)
             continue
         rows.append({"entries": [entry], "reason": entry.reason, "category": entry.category})
-    for row in rows:
+    for row in rows:  # did the report run what the entry is about at all?
+        row["in_report"] = any(set(e.cases) & ran_cases if e.cases else
+                               any(fnmatch.fnmatchcase(c, e.check) for c in ran_checks) for e in row["entries"])
         hit = set()
         for subject, cases in by_subject.items():
             for case in cases:
@@ -105,7 +117,17 @@ def _load(path):
 
 
 # -- rendering ---------------------------------------------------------------------------------------
-def render(results, rows, versions, claimed_only, command):
+def _checks(check_ids):
+    """``fam.a``, or ``fam.{a, b}`` for several checks of one family."""
+    by_family = {}
+    for check_id in check_ids:
+        family, name = check_id.split(".", 1)
+        by_family.setdefault(family, []).append(name)
+    return ", ".join(f"`{f}.{names[0]}`" if len(names) == 1 else f"`{f}.{{{', '.join(names)}}}`"
+                     for f, names in sorted(by_family.items()))
+
+
+def render(results, rows, versions, claimed_only, command, classes_info=None):
     classes = sorted({c for m in results.values() for c in m["classes"]}, key=lambda c: list(SHORT).index(c)
                      if c in SHORT else len(SHORT))
     lines = [f"<!-- generated by `{command}`: do not edit by hand -->", "",
@@ -127,7 +149,7 @@ def render(results, rows, versions, claimed_only, command):
                 cells.append("already in transformers (manifest)")
             else:
                 killed = m["classes"][c]["killed"]
-                cells.append(", ".join(f"`{k}`" for k in killed) or "**not caught**")
+                cells.append(_checks(killed) or "**not caught**")
                 if not killed:
                     gaps.append(f"{name} on {c}")
         lines.append(f"| {name} | {m['defect']} | " + " | ".join(cells) + " |")
@@ -136,18 +158,31 @@ def render(results, rows, versions, claimed_only, command):
         lines += [f"Not caught: {', '.join(gaps)}.", ""]
     from real_path import FAILS_UNMUTATED, NOT_OFFERED  # noqa: PLC0415
 
+    if classes_info:
+        killed = {k for m in results.values() for c in m["classes"].values() for k in c["killed"]}
+        applicable = {k for c in classes_info.values() for k in c["applicable"]}
+        passing = {k for c in classes_info.values() for k in c["passing"]}
+        untried = sorted(passing - killed)
+        never = sorted(k for k in applicable - passing if k.split(".")[0] not in FAILS_UNMUTATED)
+        lines += [f"Checks that pass on some unmutated class but no mutant trips: {_checks(untried) or 'none'}. "
+                  f"Checks that fail on every unmutated class (real defects: no injected one can be told apart): "
+                  f"{_checks(never) or 'none'}.", ""]
     lines += ["Families without a real-path mutant: "
               + "; ".join(f"`{f}` fails on every unmutated class ({why})" for f, (_, why) in FAILS_UNMUTATED.items())
               + "; not offered by the transformers adapter: "
               + "; ".join(f"`{f}` ({why})" for f, why in NOT_OFFERED.items()) + ".", ""]
-    lines += [f"**Defects found in transformers** (`manifests/transformers.toml`, one row per root cause; classes: "
+    lines += [f"**Defects found in transformers** (`manifests/transformers.toml`, one row per defect: an entry that continues the one above it joins its row; classes: "
               f"the classes with a failing case the entry matches in the certify report, TensorFlow "
               f"{versions.get('tensorflow', '?')}):", "",
               "| Root cause | Checks | Classes |", "|---|---|---|"]
     for row in rows:
         checks = ", ".join(f"`{c}`" for c in row["checks"]) if len(row["checks"]) <= 3 else \
             f"{len(row['checks'])} checks in " + ", ".join(sorted({c.split('.')[0] for c in row["checks"]}))
-        lines.append(f"| {_root_cause(row['reason'])} | {checks} | {len(row['classes'])} |")
+        count = len(row["classes"]) if row["in_report"] else "not in this report"
+        lines.append(f"| {_root_cause(row['reason'])} | {checks} | {count} |")
+    if any(not row["in_report"] for row in rows):
+        lines += ["", "*not in this report*: the certify report (`--report`) did not run the cases the entry lists "
+                  "(it predates the entry or the capability behind them)."]
     return "\n".join(lines) + "\n"
 
 
@@ -175,15 +210,15 @@ def main(argv=None):
     if args.from_results:
         with open(args.from_results, encoding="utf-8") as fh:
             saved = json.load(fh)
-        results, claimed = saved["mutants"], saved["claimed_only"]
+        results, claimed, info = saved["mutants"], saved["claimed_only"], saved.get("classes")
     else:
-        results, claimed = run_catalogue(args.claimed, args.classes), args.claimed
+        (results, info), claimed = run_catalogue(args.claimed, args.classes), args.claimed
         if args.results:
             with open(args.results, "w", encoding="utf-8") as fh:
-                json.dump({"claimed_only": claimed, "mutants": results}, fh, indent=1)
+                json.dump({"claimed_only": claimed, "mutants": results, "classes": info}, fh, indent=1)
     rows, versions = defect_rows(args.manifest, args.report)
     command = "python scripts/catch_table.py" + (" --claimed" if claimed else "") + " --readme README.md"
-    text = render(results, rows, versions, claimed, command)
+    text = render(results, rows, versions, claimed, command, info)
     if args.readme:
         write_readme(args.readme, text)
     else:

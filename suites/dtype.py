@@ -10,8 +10,15 @@ import tensorflow as tf
 
 from harness.checks import check
 from harness.compare import expect, expect_ok
+from harness.conditioning import PreconditionError
 from suites._params import DTYPE_CASES, P, strategy
-from suites.saveload import FORMATS, expect_same_variables, format_offered, roundtrip, with_format
+from suites.saveload import (
+    FORMATS,
+    expect_same_variables,
+    format_offered,
+    roundtrip,
+    with_format,
+)
 
 LOW = ("float16", "bfloat16")
 RESIZE_CASES = DTYPE_CASES + (P(12, 5, tie="tied", bias="vector", dtype="bfloat16"),)
@@ -31,6 +38,14 @@ def _saveable(caps, params):
     return runs_low_precision(caps, params) or format_offered(caps, params)
 
 
+def built_in_dtype(ctx, model, p):
+    """The precondition: the adapter really built the model in ``p['dtype']`` (else an error, not a pass)."""
+    got = str(ctx.adapter.read_input_matrix(model).dtype)
+    if got != p["dtype"]:
+        raise PreconditionError(f"precondition not established: a {p['dtype']} model was asked for, "
+                                f"the built input matrix is {got}")
+
+
 def _dtypes(variables):
     return {name: str(value.dtype) for name, value in variables.items()}
 
@@ -40,6 +55,7 @@ def _resize(ctx, p, resize=None):
     resized in its dtype). Returns (model, variable dtypes before, after)."""
     a = ctx.adapter
     model = ctx.build(p)
+    built_in_dtype(ctx, model, p)
     before = _dtypes(a.variable_values(model))
     resize = resize or a.resize
     expect_ok(lambda: resize(model, p["new"]), f"resize of a {p['dtype']} model to {p['new']}")
@@ -73,8 +89,12 @@ def variables_keep_dtype(ctx, p):
 def forward_keeps_dtype(ctx, p):
     a = ctx.adapter
     model = ctx.build(p)
+    built_in_dtype(ctx, model, p)
     ids = np.asarray(ctx.ids(min(p["old"], p["new"])), np.int32)
-    logits_dtype = lambda: a.call(model, tf.convert_to_tensor(ids)).dtype.name  # noqa: E731
+
+    def logits_dtype():
+        return a.call(model, tf.convert_to_tensor(ids)).dtype.name
+
     before = expect_ok(logits_dtype, "forward before resize")
     expect_ok(lambda: a.resize(model, p["new"]), f"resize of a {p['dtype']} model to {p['new']}")
     after = expect_ok(logits_dtype, "forward after resize")
@@ -90,7 +110,7 @@ def forward_keeps_dtype(ctx, p):
            "fine-tune or its memory budget.")
 def saveload_keeps_dtype(ctx, p):
     a = ctx.adapter
-    model, loaded, _ = roundtrip(ctx, p)
+    model, loaded, _ = roundtrip(ctx, p, built=lambda m: built_in_dtype(ctx, m, p))
     expect_same_variables(a.variable_values(model), a.variable_values(loaded), p["fmt"])
     got = str(a.read_input_matrix(loaded).dtype)
     expect(got == p["dtype"], f"load ({p['fmt']}): the input matrix is {got}, the model was {p['dtype']}",

@@ -58,11 +58,13 @@ def load_report(adapter, path, fmt):
     return load(path, fmt)
 
 
-def roundtrip(ctx, p):
-    """Build (conditioned), resize to ``p['new']``, save in ``p['fmt']``, load it back:
-    ``(model, loaded, report)``."""
+def roundtrip(ctx, p, built=None):
+    """Build (conditioned; ``built(model)`` may check a precondition), resize to ``p['new']``, save
+    in ``p['fmt']``, load it back: ``(model, loaded, report)``."""
     a, fmt = ctx.adapter, p["fmt"]
     model = ctx.build(p)
+    if built is not None:
+        built(model)
     a.resize(model, p["new"])
     path = ctx.tmpdir()
     expect_ok(lambda: save(a, model, path, fmt), f"save ({fmt}) after resize")

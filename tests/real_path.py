@@ -42,8 +42,9 @@ NOT_OFFERED = {
 # Families that run but fail on every unmutated class, so no injected defect can be told apart:
 # family -> (the class the tests verify it on, why).
 FAILS_UNMUTATED = {
-    "held": (GPT2, "transformers' resize replaces the embedding variables, so whatever was traced or compiled "
-                   "before it keeps computing with the old ones (a real defect)"),
+    "held": (GPT2, "transformers' resize replaces the vocabulary-sized variables instead of writing into them, "
+                   "so whatever was traced or compiled before it keeps the old ones (manifest: modeling_tf_utils.py "
+                   "TFPreTrainedModel.resize_token_embeddings)"),
 }
 
 
@@ -142,7 +143,8 @@ class RealMutant(TransformersAdapter):
 
     @classmethod
     def describe_defect(cls):
-        return (cls.__doc__ or "").strip().splitlines()[0]
+        """The docstring's first paragraph, on one line."""
+        return " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
 
     def inject(self, model, new_num_tokens):
         """A context manager that installs the defect for one resize."""

@@ -3,10 +3,10 @@ dtype mutants, and the transformers adapter's formats and dtype policies (on GPT
 
 import tempfile
 
+import mutants_formats
 import pytest
 import tensorflow as tf
 
-import mutants_formats
 from harness.adapter import ModelSpec
 from harness.adapters.reference import ReferenceAdapter
 from harness.runner import Runner

@@ -4,7 +4,7 @@
 ``TFPreTrainedModel`` (sorted), whether or not an auto mapping names it; ``list_classes()``
 gives each one's auto-mapping kinds as metadata (empty for a class in no mapping). Nothing is
 decided here about whether a class can be driven: the adapter's probe builds it and decides
-(harness/adapters/transformers_adapter.py). ``tiny_config(name, vocab_size)`` makes a small
+(harness/adapters/transformers_probe.py). ``tiny_config(name, vocab_size)`` makes a small
 random config (hidden 32, 2 layers, 4 heads, intermediate 37, 64 positions) plus the fields an
 architecture needs, sub-configs (text/vision/perceiver) shrunk the same way and composite
 configs (encoder-decoder, dual encoder, RAG) assembled from tiny sub-configs. No weights are
@@ -37,8 +37,6 @@ EXTRA = {
                        num_feedforward_networks=1, hidden_size=32),
     "funnel": dict(block_sizes=[1, 1], num_decoder_layers=1, d_model=32, n_head=4, d_head=8, d_inner=37,
                    num_hidden_layers=None),
-    "transfo-xl": dict(cutoffs=[], d_embed=32, div_val=1, mem_len=4, clamp_len=8, adaptive=False,
-                       max_position_embeddings=None),
     "xlnet": dict(mem_len=None, d_model=32, n_head=4, d_head=8, max_position_embeddings=None),
     "ctrl": dict(n_embd=32, dff=37),
     "tapas": dict(type_vocab_sizes=[3, 10, 10, 10, 10, 10, 10]),
@@ -74,6 +72,8 @@ EXTRA = {
                               resampler_head_dim=8),
     "wav2vec2": dict(conv_dim=(8, 8), conv_stride=(4, 4), conv_kernel=(8, 8), num_conv_pos_embeddings=4,
                      num_conv_pos_embedding_groups=2),
+    "dpr": dict(projection_dim=None),  # > 0 breaks the build (modeling_tf_dpr.py TFDPREncoderLayer.build)
+    "transfo-xl": dict(d_embed=32, div_val=2, mem_len=4, clamp_len=8, max_position_embeddings=None),
     "hubert": dict(conv_dim=(8, 8), conv_stride=(4, 4), conv_kernel=(8, 8), num_conv_pos_embeddings=4,
                    num_conv_pos_embedding_groups=2),
 }
@@ -180,6 +180,8 @@ def _values(cfg_cls, base, vocab_size):
     values = {k: v for k, v in GENERIC.items() if hasattr(base, k)}
     values.update(EXTRA.get(mtype, {}))
     values = {k: v for k, v in values.items() if v is not None}  # None in EXTRA: leave the default
+    if mtype == "transfo-xl" and vocab_size is not None:  # adaptive embedding: one cut inside the vocabulary
+        values["cutoffs"] = [int(vocab_size) // 2] if vocab_size >= 4 else []
     if hasattr(base, "vocab_size") and vocab_size is not None:
         values["vocab_size"] = int(vocab_size)
         for key in SPECIAL_TOKENS:
