@@ -49,6 +49,18 @@ def _get(report, path):
     return report
 
 
+def _merge_run(merged, reports):
+    """The merged run metadata: the first shard's options without ``shard``, the earliest start,
+    the latest finish (None if any shard did not finish), the longest duration, partial if any is."""
+    merged["run"] = dict(reports[0]["run"])
+    merged["run"]["options"] = {k: v for k, v in reports[0]["run"]["options"].items() if k != "shard"}
+    merged["run"]["started_at"] = min(r["run"]["started_at"] for r in reports)
+    ends = [r["run"]["finished_at"] for r in reports]
+    merged["run"]["finished_at"] = None if None in ends else max(ends)
+    merged["run"]["duration_s"] = round(max(r["run"]["duration_s"] for r in reports), 3)
+    merged["partial"] = any(r.get("partial") for r in reports)
+
+
 def merge(reports):
     """One report from shard reports of the same run configuration (a ShardError if not)."""
     from harness.report import build
@@ -81,13 +93,7 @@ def merge(reports):
     cases = [by_id[cid] for cid in plan]
     checks = {c["id"]: c for r in reports for c in r.get("checks", ())}
     merged = {k: v for k, v in reports[0].items() if k not in ("cases", "checks", "summary")}
-    merged["run"] = dict(reports[0]["run"])
-    merged["run"]["options"] = {k: v for k, v in reports[0]["run"]["options"].items() if k != "shard"}
-    merged["run"]["started_at"] = min(r["run"]["started_at"] for r in reports)
-    ends = [r["run"]["finished_at"] for r in reports]
-    merged["run"]["finished_at"] = None if None in ends else max(ends)
-    merged["run"]["duration_s"] = round(max(r["run"]["duration_s"] for r in reports), 3)
-    merged["partial"] = any(r.get("partial") for r in reports)
+    _merge_run(merged, reports)
     counts = {s: sum(1 for c in cases if c["status"] == s) for s in STATUSES}
     merged["summary"] = {"counts": counts, "expected": len(cases) - counts["not_applicable"],
                          "collected": sum(counts[s] for s in RAN), "total": len(cases),
@@ -143,13 +149,7 @@ def merge_certify(reports):
         out_rows.append(row)
     cases = [c for name in order for c in cases_of.get(name, ())]
     merged = {k: v for k, v in reports[0].items() if k not in ("cases", "checks", "summary", "matrix")}
-    merged["run"] = dict(reports[0]["run"])
-    merged["run"]["options"] = {k: v for k, v in reports[0]["run"]["options"].items() if k != "shard"}
-    merged["run"]["started_at"] = min(r["run"]["started_at"] for r in reports)
-    ends = [r["run"]["finished_at"] for r in reports]
-    merged["run"]["finished_at"] = None if None in ends else max(ends)
-    merged["run"]["duration_s"] = round(max(r["run"]["duration_s"] for r in reports), 3)
-    merged["partial"] = any(r.get("partial") for r in reports)
+    _merge_run(merged, reports)
     counts = {s: sum(1 for c in cases if c["status"] == s) for s in STATUSES}
     totals = {k: sum(r["summary"][k] for r in reports) for k in ("expected", "collected", "total")}
     merged["summary"] = {"counts": counts, **totals, "gate": "pass", "gate_reasons": []}
