@@ -176,7 +176,7 @@ def _lenient_remap(self, model, old_vocab, new_vocab, initializer=None):
 
 
 def _bias_by_position(self, model, old_vocab, new_vocab, initializer=None):
-    bias = model.get_bias()
+    bias = {k: tf.constant(v.numpy()) for k, v in (model.get_bias() or {}).items()}  # values: resize is in place
     remap_token_embeddings(model, old_vocab, new_vocab, initializer=initializer, seed=0)
     if bias:
         model.set_bias(resize_bias_dict(bias, len(new_vocab)))

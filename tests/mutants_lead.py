@@ -30,7 +30,7 @@ class NewRowsTenTimesTheBuildScale(_ConfigScale):
     """New rows at 10x the scale the model was built with (the resize agrees with its own config)."""
 
     kills = ("grow.new_rows_initialised",)
-    message = "the std of the same matrix in a fresh build"
+    message = "fresh build"
     description = "new rows at 10x the built scale; the config value the resize reads says 0.2"
     name = "mutant-NewRowsTenTimesTheBuildScale"
     claimed_range = 0.2
@@ -40,7 +40,7 @@ class NewRowsTenthOfTheBuildScale(_ConfigScale):
     """New rows at 0.1x the scale the model was built with (a failure in the other direction)."""
 
     kills = ("grow.new_rows_initialised",)
-    message = "the std of the same matrix in a fresh build"
+    message = "fresh build"
     description = "new rows at 0.1x the built scale"
     name = "mutant-NewRowsTenthOfTheBuildScale"
     claimed_range = 0.002
