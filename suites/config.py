@@ -2,6 +2,7 @@
 
 from harness.checks import check
 from harness.compare import expect
+from suites._model import resize_ok
 from suites._params import GROW_CASES, SHRINK_CASES, strategy
 
 
@@ -11,7 +12,7 @@ from suites._params import GROW_CASES, SHRINK_CASES, strategy
 def config_updated(ctx, p):
     a = ctx.adapter
     model = ctx.build(p)
-    a.resize(model, p["new"])
+    resize_ok(a, model, p["new"])
     got = a.read_config_vocab_size(model)
     expect(got == p["new"], f"config.vocab_size is {got}, expected {p['new']}",
            expected=p["new"], observed=got)

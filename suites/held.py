@@ -18,16 +18,18 @@ from harness.compare import expect, expect_close, fail
 from harness.conditioning import PreconditionError
 from harness.contract import AdapterContractError
 from harness.held import KINDS, token_cross_entropy
-from suites._params import P, strategy
+from suites._model import resize_ok
+from suites._params import P
 
 TOL = {"float32": 1e-5, "float16": 2e-3, "bfloat16": 2e-2}
 LOSS_TOL = 1e-4
 LENGTH = 6
+# Two fixed cases and no property case: every way traces or compiles the model (about a second
+# per trace on a real class), and whether a held function sees the resize does not depend on the
+# sizes drawn; the two cases cover both tie modes and both directions.
 CASES = (
-    P(8, 11, tie="tied", bias="vector"),               # grow, tied
     P(6, 13, tie="untied", bias="multi", width=5),     # grow by more than a batch row, untied
     P(9, 4, tie="tied", bias="row"),                   # shrink, tied
-    P(12, 5, tie="untied", bias="vector"),             # shrink, untied
 )
 
 
@@ -95,7 +97,7 @@ def _held_logits(ctx, p, way):
     model, run, kept, first = _setup(ctx, p, way)
     expect_close(first, a.forward(model, kept), f"held {way} before the resize vs the eager forward",
                  atol=_tol(p), rtol=_tol(p))
-    a.resize(model, p["new"])
+    resize_ok(a, model, p["new"])
     for ids, what in _after_ids(ctx, p, kept):
         got, exc = _call(run, ids)
         if exc is None:
@@ -117,7 +119,7 @@ def _held_loss(ctx, p, way):
     if not abs(first - before) <= LOSS_TOL * (1 + abs(before)):
         raise PreconditionError(f"precondition not established: the held {way} gave loss {first!r} before the "
                                 f"resize, the eager forward {before!r}")
-    a.resize(model, p["new"])
+    resize_ok(a, model, p["new"])
     for ids, what in _after_ids(ctx, p, kept):
         got, exc = _call(run, ids)
         if exc is not None:
@@ -138,7 +140,7 @@ def _held_loss(ctx, p, way):
 def _held_train(ctx, p, way):
     a = ctx.adapter
     model, run, kept, _ = _setup(ctx, p, way)
-    a.resize(model, p["new"])
+    resize_ok(a, model, p["new"])
     for ids, what in _after_ids(ctx, p, kept):
         in0 = a.read_input_matrix(model).astype(np.float64)
         out0 = None if a.is_tied(model) else a.read_output_matrix(model)
@@ -189,7 +191,7 @@ def _held(way):
     return _RUN[KINDS[way]]
 
 
-@check("held.tf_function", cases=CASES, strategy=strategy("any"), requires=("graph_forward",),
+@check("held.tf_function", cases=CASES, requires=("graph_forward",),
        property="A tf.function over the forward with a [None, None] id signature, traced before the resize, "
                 "gives the resized model's logits after it (or raises).",
        why="Serving code and custom training loops trace the model once and keep the function; one that "
@@ -198,7 +200,7 @@ def tf_function(ctx, p):
     _held("tf_function")(ctx, p, "tf_function")
 
 
-@check("held.xla_function", cases=CASES, strategy=strategy("any"), requires=("graph_forward",),
+@check("held.xla_function", cases=CASES, requires=("graph_forward",),
        property="The same tf.function compiled with XLA (jit_compile=True), traced before the resize, gives "
                 "the resized model's logits after it (or raises).",
        why="XLA recompiles for new shapes but keeps the traced graph: variables it captured stay captured.")
@@ -206,7 +208,7 @@ def xla_function(ctx, p):
     _held("xla_function")(ctx, p, "xla_function")
 
 
-@check("held.keras_predict", cases=CASES, strategy=strategy("any"), requires=("keras_logits",),
+@check("held.keras_predict", cases=CASES, requires=("keras_logits",),
        property="model.predict called before the resize (Keras caches its predict_function) gives the "
                 "resized model's logits after it (or raises).",
        why="Keras keeps predict_function across calls: a resize it does not see keeps predicting the old "
@@ -215,7 +217,7 @@ def keras_predict(ctx, p):
     _held("keras_predict")(ctx, p, "keras_predict")
 
 
-@check("held.keras_test_on_batch", cases=CASES, strategy=strategy("any"), requires=("keras_logits",),
+@check("held.keras_test_on_batch", cases=CASES, requires=("keras_logits",),
        property="After model.compile and test_on_batch before the resize (the cached test_function), "
                 "test_on_batch gives the resized model's loss (or raises).",
        why="Evaluation with a cached test_function scores the old vocabulary: metrics look fine while the "
@@ -224,7 +226,7 @@ def keras_test_on_batch(ctx, p):
     _held("keras_test_on_batch")(ctx, p, "keras_test_on_batch")
 
 
-@check("held.keras_train_on_batch", cases=CASES, strategy=strategy("any"), requires=("keras_logits",),
+@check("held.keras_train_on_batch", cases=CASES, requires=("keras_logits",),
        property="After model.compile and train_on_batch before the resize (the cached train_function), a "
                 "train_on_batch step updates the current variables, new rows included (or raises).",
        why="Fine-tuning after adding tokens is the reason to resize; a cached train step that updates the "
