@@ -1,6 +1,7 @@
-"""Certify many subjects (e.g. every transformers TF class): one worker process per subject,
-``jobs`` in parallel, a time budget per subject, a report per subject written as it goes,
-and an aggregate report with the subject x check matrix.
+"""Certify many subjects (e.g. every transformers TF class): ``jobs`` warm worker processes that
+run subject after subject (``harness.warm``: reset between subjects, replaced when a subject left
+state behind; ``--fresh-workers``: one process per subject), a time budget per subject, a report
+per subject written as it goes, and an aggregate report with the subject x check matrix.
 
 A subject is ``not_applicable`` only when its adapter demonstrated at start-up that it has no
 token vocabulary (an ``Unsupported`` whose reason starts with ``no token vocabulary``); any other
@@ -75,7 +76,7 @@ class SubjectRun:
         started_at = dt.datetime.now().astimezone()
         runner = IsolatedRunner(self.subject.adapter_spec, seed=o["seed"], profile=o["profile"],
                                 timeout_s=o["timeout_s"], select=o["select"], shrink=o["shrink"],
-                                expected_failures=o["xfails_for"](self.subject.name))
+                                expected_failures=o["xfails_for"](self.subject.name), pool=o.get("pool"))
         try:
             plan = runner.plan()
         except WorkerError as exc:
@@ -132,6 +133,21 @@ def run_all(subject_list, options, report_dir, jobs=1, on_subject=None, on_case=
     for s in subject_list:
         runs[s.name] = SubjectRun(s, options, os.path.join(report_dir, "classes", safe_name(s.name)), on_case)
     runnable = [runs[s.name] for s in subject_list if s.adapter_spec]
+    from harness.isolation import WorkerPool  # noqa: PLC0415
+
+    workers = WorkerPool() if options.get("warm_workers", True) else None
+    for r in runs.values():
+        r.options = dict(r.options, pool=workers)
+    try:
+        _run_subjects(runnable, jobs, on_subject)
+    finally:
+        if workers is not None:
+            workers.close()
+            options["worker_stats"] = dict(workers.stats)
+    return runs
+
+
+def _run_subjects(runnable, jobs, on_subject):
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = {pool.submit(r.run): r for r in runnable}
         try:
@@ -145,7 +161,6 @@ def run_all(subject_list, options, report_dir, jobs=1, on_subject=None, on_case=
             for fut in futures:
                 fut.cancel()
             raise
-    return runs
 
 
 def aggregate(subject_list, runs, *, started_at, command, options, interrupted=False):

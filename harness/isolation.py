@@ -83,8 +83,16 @@ class _Worker:
         self.selector = selectors.DefaultSelector()
         self.selector.register(self.proc.stdout, selectors.EVENT_READ)
         self.pending = b""
+        self.classes = 1
         self.send(config)
         self.hello = self.receive(startup_timeout_s)
+
+    def reconfigure(self, config, timeout_s):
+        """Warm reuse: the next class's config; returns its ``plan`` (or ``fatal``/``polluted``) or None."""
+        self.send(config)
+        self.hello = self.receive(timeout_s)
+        self.classes += 1
+        return self.hello
 
     def send(self, message):
         self.proc.stdin.write((json.dumps(message) + "\n").encode())
@@ -149,11 +157,48 @@ class _Worker:
         self.kill(tree)
 
 
+class WorkerPool:
+    """Idle warm workers, per adapter family (``family``), shared by the
+    threads of a certify run. A worker goes back only if it is alive and under ``max_rss_mb``;
+    one that answers ``polluted`` to its next class is killed (``harness.warm``)."""
+
+    def __init__(self, max_rss_mb=4096):
+        self.max_rss_mb = max_rss_mb
+        self._idle = {}
+        self._lock = threading.Lock()
+        self.stats = {"started": 0, "reused": 0, "polluted": 0}
+
+    @staticmethod
+    def family(spec):
+        """``transformers`` for ``transformers/TFBertModel``, ``pkg.mod`` for ``pkg.mod:Class``."""
+        return spec.split("/", 1)[0].split(":", 1)[0]
+
+    def take(self, spec):
+        with self._lock:
+            idle = self._idle.get(self.family(spec)) or []
+            return idle.pop() if idle else None
+
+    def give(self, spec, worker):
+        rss = worker.rss_mb()
+        if worker.proc.poll() is not None or (rss is not None and rss > self.max_rss_mb):
+            worker.close()
+            return
+        with self._lock:
+            self._idle.setdefault(self.family(spec), []).append(worker)
+
+    def close(self):
+        with self._lock:
+            workers = [w for ws in self._idle.values() for w in ws]
+            self._idle.clear()
+        for w in workers:
+            w.close()
+
+
 class IsolatedRunner:
     """A ``Runner`` look-alike whose cases run in a replaceable worker process."""
 
     def __init__(self, adapter_spec, *, seed=0, profile="ci", timeout_s=300.0, select=(),
-                 shrink=True, expected_failures=(), startup_timeout_s=180.0, max_rss_mb=8192):
+                 shrink=True, expected_failures=(), startup_timeout_s=180.0, max_rss_mb=8192, pool=None):
         self.adapter_spec = adapter_spec
         self.seed = int(seed)
         self.profile_name = profile
@@ -163,11 +208,13 @@ class IsolatedRunner:
         self.expected_failures = tuple(expected_failures)
         self.startup_timeout_s = startup_timeout_s
         self.max_rss_mb = max_rss_mb
+        self.pool = pool  # a WorkerPool: start from a warm worker, give it back on close()
         self.stop_requested = False
         self.restarts = 0
         self.profile = None
         self._worker = None
         self._plan = None
+        self.polluted = None  # what a warm worker reported when it could not be reused
         self.caps = None
         self.adapter = None
 
@@ -178,8 +225,31 @@ class IsolatedRunner:
                 "shrink": self.shrink, "tmp_root": tmp_root,
                 "expected_failures": [dataclasses.asdict(x) for x in self.expected_failures]}
 
+    def _warm(self, tmp_root):
+        """A pooled worker given this subject's config (its answer in ``hello``: ``plan`` or
+        ``fatal``), or None: none idle, or the one taken was polluted or died (then killed)."""
+        worker = self.pool.take(self.adapter_spec) if self.pool and self._plan is None else None
+        if worker is None:
+            return None
+        try:
+            hello = worker.reconfigure(self._config(tmp_root), self.startup_timeout_s)
+        except (EOFError, OSError):
+            hello = None
+        if hello is not None and hello.get("type") in ("plan", "fatal"):
+            self.pool.stats["reused"] += 1
+            return worker
+        if hello is not None and hello.get("type") == "polluted":
+            self.pool.stats["polluted"] += 1
+            self.polluted = hello.get("message")
+        worker.kill()
+        return None
+
     def _start(self, tmp_root=None):
-        worker = _Worker(self._config(tmp_root), self.startup_timeout_s)
+        worker = self._warm(tmp_root)
+        if worker is None:
+            worker = _Worker(self._config(tmp_root), self.startup_timeout_s)
+            if self.pool:
+                self.pool.stats["started"] += 1
         hello = worker.hello
         if hello is None or hello.get("type") != "plan":
             _, tail = worker.output.since(0)
@@ -208,7 +278,10 @@ class IsolatedRunner:
 
     def close(self):
         if self._worker is not None:
-            self._worker.close()
+            if self.pool is not None and not self.stop_requested:
+                self.pool.give(self.adapter_spec, self._worker)
+            else:
+                self._worker.close()
             self._worker = None
 
     def __enter__(self):

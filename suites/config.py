@@ -2,7 +2,6 @@
 
 from harness.checks import check
 from harness.compare import expect
-from suites._model import resize_ok
 from suites._params import GROW_CASES, SHRINK_CASES, strategy
 
 
@@ -12,7 +11,7 @@ from suites._params import GROW_CASES, SHRINK_CASES, strategy
 def config_updated(ctx, p):
     a = ctx.adapter
     model = ctx.build(p)
-    resize_ok(a, model, p["new"])
+    a.resize(model, p["new"])
     got = a.read_config_vocab_size(model)
     expect(got == p["new"], f"config.vocab_size is {got}, expected {p['new']}",
            expected=p["new"], observed=got)

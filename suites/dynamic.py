@@ -6,7 +6,6 @@ import tensorflow as tf
 
 from harness.checks import check
 from harness.compare import expect_close, expect_ok, expect_shape
-from suites._model import resize_ok
 from suites._params import GROW_CASES, SHRINK_CASES, strategy
 
 TOL = {"float32": 1e-5, "float16": 2e-3, "bfloat16": 2e-2}
@@ -19,7 +18,7 @@ TOL = {"float32": 1e-5, "float16": 2e-3, "bfloat16": 2e-2}
 def traced_forward(ctx, p):
     a = ctx.adapter
     model = ctx.build(p)
-    resize_ok(a, model, p["new"])
+    a.resize(model, p["new"])
     fn = tf.function(lambda ids: a.call(model, ids), autograph=getattr(a, "graph_autograph", True),
                      input_signature=[tf.TensorSpec([None, None], tf.int32)])
     ids_a = ctx.ids(p["new"], batch=2, length=5)

@@ -3,7 +3,6 @@ made only of kept ids."""
 
 from harness.checks import check
 from harness.compare import expect_close, expect_ok
-from suites._model import resize_ok
 from suites._params import GROW_CASES, SHRINK_CASES, strategy
 
 
@@ -16,6 +15,6 @@ def kept_logits(ctx, p):
     keep = min(p["old"], p["new"])
     ids = ctx.ids(keep, batch=2, length=6)
     before = a.forward(model, ids)
-    resize_ok(a, model, p["new"])
+    a.resize(model, p["new"])
     after = expect_ok(lambda: a.forward(model, ids), "forward after resize")
     expect_close(after[..., :keep], before[..., :keep], "logits of kept tokens", atol=1e-5, rtol=1e-5)

@@ -18,7 +18,6 @@ from harness.compare import expect, expect_close, fail
 from harness.conditioning import PreconditionError
 from harness.contract import AdapterContractError
 from harness.held import KINDS, token_cross_entropy
-from suites._model import resize_ok
 from suites._params import P
 
 TOL = {"float32": 1e-5, "float16": 2e-3, "bfloat16": 2e-2}
@@ -97,7 +96,7 @@ def _held_logits(ctx, p, way):
     model, run, kept, first = _setup(ctx, p, way)
     expect_close(first, a.forward(model, kept), f"held {way} before the resize vs the eager forward",
                  atol=_tol(p), rtol=_tol(p))
-    resize_ok(a, model, p["new"])
+    a.resize(model, p["new"])
     for ids, what in _after_ids(ctx, p, kept):
         got, exc = _call(run, ids)
         if exc is None:
@@ -119,7 +118,7 @@ def _held_loss(ctx, p, way):
     if not abs(first - before) <= LOSS_TOL * (1 + abs(before)):
         raise PreconditionError(f"precondition not established: the held {way} gave loss {first!r} before the "
                                 f"resize, the eager forward {before!r}")
-    resize_ok(a, model, p["new"])
+    a.resize(model, p["new"])
     for ids, what in _after_ids(ctx, p, kept):
         got, exc = _call(run, ids)
         if exc is not None:
@@ -140,7 +139,7 @@ def _held_loss(ctx, p, way):
 def _held_train(ctx, p, way):
     a = ctx.adapter
     model, run, kept, _ = _setup(ctx, p, way)
-    resize_ok(a, model, p["new"])
+    a.resize(model, p["new"])
     for ids, what in _after_ids(ctx, p, kept):
         in0 = a.read_input_matrix(model).astype(np.float64)
         out0 = None if a.is_tied(model) else a.read_output_matrix(model)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from harness.checks import check
 from harness.compare import expect, expect_close, expect_ok, fail
-from suites._model import resize_ok, snapshot
+from suites._model import snapshot
 from suites._params import P, strategy
 
 # Format names a case may ask for; an adapter offers some of them (``Capabilities.formats``).
@@ -65,7 +65,7 @@ def roundtrip(ctx, p, built=None):
     model = ctx.build(p)
     if built is not None:
         built(model)
-    resize_ok(a, model, p["new"])
+    a.resize(model, p["new"])
     path = ctx.tmpdir()
     expect_ok(lambda: save(a, model, path, fmt), f"save ({fmt}) after resize")
     loaded, report = expect_ok(lambda: load_report(a, path, fmt), f"load ({fmt}) of the resized model")

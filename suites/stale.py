@@ -5,7 +5,6 @@ from collections import Counter
 
 from harness.checks import check
 from harness.compare import expect
-from suites._model import resize_ok
 from suites._params import GROW_CASES, SHRINK_CASES, strategy
 
 
@@ -15,7 +14,7 @@ from suites._params import GROW_CASES, SHRINK_CASES, strategy
 def no_stale(ctx, p):
     a = ctx.adapter
     model = ctx.build(p)
-    resize_ok(a, model, p["new"])
+    a.resize(model, p["new"])
     fresh = ctx.build(p, vocab_size=p["new"])
     got = Counter(shape for _, shape in a.variable_shapes(model))
     want = Counter(shape for _, shape in a.variable_shapes(fresh))

@@ -11,7 +11,7 @@ from hypothesis import assume
 
 from harness.checks import check
 from harness.compare import expect, expect_ok
-from suites._model import needs_tie_mode, resize_ok
+from suites._model import needs_tie_mode
 from suites._params import P, strategy
 from suites._tie_probe import expect_head_reads_input
 
@@ -40,7 +40,7 @@ def still_tied(ctx, p):
     a = ctx.adapter
     model = ctx.build(p)
     expect(a.is_tied(model), "the freshly built model is not tied (adapter or build problem)")
-    resize_ok(a, model, p["new"])
+    a.resize(model, p["new"])
     expect(a.is_tied(model), "after resize the output embeddings are no longer the same variable as the input "
            "ones", expected={"tied": True}, observed={"tied": False})
     expect_head_reads_input(ctx, model, p["new"], "after the resize")
@@ -55,7 +55,7 @@ def tie_survives_training(ctx, p):
     a = ctx.adapter
     model = ctx.build(p)
     n = p["new"]
-    resize_ok(a, model, n)
+    a.resize(model, n)
     before = a.read_input_matrix(model).copy()
     ids = ctx.ids(n - 1, batch=2, length=6)  # token n-1 is absent from the batch
     loss = expect_ok(lambda: a.train_step(model, ids), "train step after resize")

@@ -4,7 +4,6 @@ import numpy as np
 
 from harness.checks import check
 from harness.compare import expect, expect_ok
-from suites._model import resize_ok
 from suites._params import GROW_CASES, strategy
 
 
@@ -22,7 +21,7 @@ def _train_ids(ctx, old, new):
 def gradient_new_rows(ctx, p):
     a = ctx.adapter
     model = ctx.build(p)
-    resize_ok(a, model, p["new"])
+    a.resize(model, p["new"])
     in0 = a.read_input_matrix(model).astype(np.float64)
     out0 = a.read_output_matrix(model)
     loss = expect_ok(lambda: a.train_step(model, _train_ids(ctx, p["old"], p["new"])), "train step")

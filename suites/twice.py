@@ -4,7 +4,7 @@ from hypothesis import strategies as st
 
 from harness.checks import check
 from harness.compare import expect, expect_close, expect_shape
-from suites._model import resize_ok, snapshot
+from suites._model import snapshot
 from suites._params import P, draw_model
 
 TWICE_CASES = (
@@ -33,8 +33,8 @@ def sequential(ctx, p):
     a = ctx.adapter
     model = ctx.build(p)
     s0 = snapshot(a, model)
-    resize_ok(a, model, p["new"])
-    resize_ok(a, model, p["new2"])
+    a.resize(model, p["new"])
+    a.resize(model, p["new2"])
     s2 = snapshot(a, model)
     keep = min(p["old"], p["new"], p["new2"])
     expect_shape(s2.input, [p["new2"], s0.input.shape[1]], "input matrix after two resizes")

@@ -6,7 +6,7 @@ import numpy as np
 
 from harness.checks import check
 from harness.compare import expect, expect_close, expect_shape
-from suites._model import needs_tie_mode, resize_ok, snapshot
+from suites._model import needs_tie_mode, snapshot
 from suites._params import P, strategy
 
 UNTIED_CASES = (P(8, 9, tie="untied"), P(8, 30, tie="untied", bias="vector"),
@@ -24,7 +24,7 @@ def decoder_resized(ctx, p):
     model = ctx.build(p)
     before = snapshot(a, model)
     expect(not before.tied, "the freshly built untied model reports tied (adapter or build problem)")
-    resize_ok(a, model, p["new"])
+    a.resize(model, p["new"])
     after = snapshot(a, model)
     expect_shape(after.output, [p["new"], before.output.shape[1]], "output matrix")
     keep = min(p["old"], p["new"])
@@ -46,7 +46,7 @@ def value_equal_head(ctx, p):
     before = snapshot(a, model)
     expect(not before.tied and np.array_equal(before.output, before.input),
            "could not set up an untied head equal in value to the input matrix")
-    resize_ok(a, model, p["new"])
+    a.resize(model, p["new"])
     after = snapshot(a, model)
     expect_shape(after.input, [p["new"], before.input.shape[1]], "input matrix")
     expect_shape(after.output, [p["new"], before.output.shape[1]], "output matrix")

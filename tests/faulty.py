@@ -129,3 +129,23 @@ class DetachesAGrandchildThenHangs(ReferenceAdapter):
         subprocess.run([sys.executable, "-c", script], check=True, start_new_session=True)
         while True:
             time.sleep(0.5)
+
+
+class Clean(ReferenceAdapter):
+    """The reference adapter under another name (a second subject of the ``faulty`` family)."""
+
+
+_ORIGINAL_RESIZE = ReferenceAdapter.resize
+
+
+def _off_by_one(self, model, n):
+    return _ORIGINAL_RESIZE(self, model, None if n is None else n + 1)
+
+
+class PatchesTheReference(ReferenceAdapter):
+    """Leaves its process polluted: its first resize rebinds ``ReferenceAdapter.resize`` (for
+    every adapter in the process) to one that grows one row too many."""
+
+    def resize(self, model, n):
+        ReferenceAdapter.resize = _off_by_one
+        return _ORIGINAL_RESIZE(self, model, n)

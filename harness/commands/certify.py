@@ -33,6 +33,9 @@ def register(sub, parser_class):
     p.add_argument("--expected-failures", metavar="FILE", default=None,
                    help="TOML manifest of known defects; the gate honours it, the report shows every failure")
     p.add_argument("--no-shrink", action="store_true")
+    p.add_argument("--fresh-workers", action="store_true",
+                   help="a new worker process for every class (default: warm workers run class after "
+                        "class, reset in between, and are replaced when a class left state behind)")
     p.add_argument("--quiet", action="store_true", help="one line per class, no per-case failures")
     p.add_argument("--shard", metavar="I/N", default=None,
                    help="certify only shard I of N (a deterministic split by class name); join the "
@@ -82,6 +85,7 @@ def cmd_certify(args, argv):
     options = {"family": args.adapter, "seed": args.seed, "profile": args.profile, "timeout_s": args.timeout,
                "class_timeout_s": args.class_timeout, "select": args.select, "shrink": not args.no_shrink,
                "jobs": jobs, "expected_failures_path": args.expected_failures,
+               "warm_workers": not args.fresh_workers,
                "xfails_for": _xfails_for(args.expected_failures), "command": command}
     runnable = sum(1 for s in subject_list if s.adapter_spec)
     print(f"certifying {runnable} classes ({len(subject_list) - runnable} not applicable) "
@@ -127,6 +131,7 @@ def cmd_certify(args, argv):
                                interrupted=interrupted)
     report["run"]["options"]["wall_s"] = round(time.perf_counter() - t0, 1)
     report["run"]["timing"] = certify.timing(report, wall_s=time.perf_counter() - t0)
+    report["run"]["timing"].update({f"workers_{k}": v for k, v in (options.get("worker_stats") or {}).items()})
     if shard_info:
         report["run"]["options"]["shard"] = shard_info
     _write(report, args.report_dir)
