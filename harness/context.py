@@ -1,5 +1,6 @@
 """What a check gets: the adapter, its capabilities, seeded ids, builds, temp dirs."""
 
+import collections
 import os
 import tempfile
 import zlib
@@ -13,14 +14,54 @@ DEFAULT_WIDTH = 8
 CONDITION_SALT = 0xC0DE
 
 
+SCENARIOS_KEPT = 16  # shared scenarios a runner keeps (tiny models: a few MB each)
+
+
+class Scenarios:
+    """Resize once, observe many: results of scenarios (build, resize, save, load ...) shared by
+    the example cases of checks that only observe them. A scenario's seed depends on its name,
+    parameters and the run's seed, never on the case, so a case run alone gets the same result."""
+
+    def __init__(self, run_seed, keep=SCENARIOS_KEPT):
+        self.run_seed = int(run_seed)
+        self.keep = keep
+        self._done = collections.OrderedDict()
+        self.stats = {"made": 0, "shared": 0}
+
+    def get(self, ctx, name, params, make):
+        key = (name, repr(sorted(params.items())))
+        if key in self._done:
+            self._done.move_to_end(key)
+            self.stats["shared"] += 1
+            return self._done[key]
+        seed = zlib.crc32(f"{self.run_seed}:{key}".encode())
+        own = CheckContext(ctx.adapter, ctx.caps, seed, workdir=ctx._workdir)
+        own.begin_example(params)
+        result = make(own)  # on an exception nothing is kept: the next case recomputes it
+        self._done[key] = result  # its models stay out of the adapter's pool while kept
+        self.stats["made"] += 1
+        while len(self._done) > self.keep:
+            self._done.popitem(last=False)
+        return result
+
+
 class CheckContext:
-    def __init__(self, adapter, caps, seed, workdir=None):
+    def __init__(self, adapter, caps, seed, workdir=None, scenarios=None):
         self.adapter = adapter
         self.caps = caps
         self.seed = int(seed)
         self._workdir = workdir
         self._params_key = 0
         self._built = []
+        self._scenarios = scenarios
+
+    def scenario(self, name, params, make):
+        """``make(ctx)`` for a scenario that observers share: ``make`` gets its own context,
+        seeded by (run seed, ``name``, ``params``); the caller must not change what it returns.
+        Property cases (no shared scenarios) run ``make`` on a context of their own too."""
+        if self._scenarios is None:
+            self._scenarios = Scenarios(self.seed)
+        return self._scenarios.get(self, name, params, make)
 
     def begin_example(self, params):
         """Called before each parameter set so ids are a pure function of (seed, params)."""

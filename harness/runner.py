@@ -19,23 +19,9 @@ from harness import applicability, checks as registry, profiles
 from harness.compare import CheckFailure
 from harness.conditioning import PreconditionError
 from harness.contract import AdapterContractError, CheckedAdapter
-from harness.context import CheckContext
+from harness.context import CheckContext, Scenarios
+from harness.manifest import ExpectedFailure  # noqa: F401 - defined with the manifests; worker, api use it
 from harness.results import CaseResult
-
-
-@dataclasses.dataclass(frozen=True)
-class ExpectedFailure:
-    """A known defect: cases of checks matching ``check`` (glob) are expected to fail."""
-
-    check: str
-    reason: str
-    case: str = ""      # optional exact case id
-    strict: bool = True
-
-    def matches(self, case_id, check_id):
-        if self.case:
-            return case_id == self.case
-        return fnmatch.fnmatchcase(check_id, self.check)
 
 
 @dataclasses.dataclass
@@ -153,6 +139,7 @@ class Runner:
         self.expected_failures = tuple(expected_failures)
         self.on_result = on_result
         self.workdir = workdir
+        self.scenarios = Scenarios(self.seed)  # shared by this runner's example cases
         self.stop_requested = False
 
     # -- planning ---------------------------------------------------------------
@@ -203,7 +190,8 @@ class Runner:
         if case.na_reason:
             return CaseResult(case.id, case.check.id, case.kind, case.params, "not_applicable",
                               case.na_reason)
-        ctx = CheckContext(CheckedAdapter(self.adapter), self.caps, self.case_seed(case), workdir=tmp_root)
+        ctx = CheckContext(CheckedAdapter(self.adapter), self.caps, self.case_seed(case), workdir=tmp_root,
+                           scenarios=self.scenarios if case.kind == "example" else Scenarios(self.seed))
         drawn = {}
         before = shared_state(self.adapter)
         saved = {k: copy.deepcopy(v) for k, v in vars(self.adapter).items()

@@ -60,7 +60,14 @@ def load_report(adapter, path, fmt):
 
 def roundtrip(ctx, p, built=None):
     """Build (conditioned; ``built(model)`` may check a precondition), resize to ``p['new']``, save
-    in ``p['fmt']``, load it back: ``(model, loaded, report)``."""
+    in ``p['fmt']``, load it back: ``(model, loaded, report)``. Without ``built`` it is a shared
+    scenario (``ctx.scenario``): the weights and outputs checks observe the same round trip."""
+    if built is None:
+        return ctx.scenario("saveload.roundtrip", p, lambda own: _roundtrip(own, p, None))
+    return _roundtrip(ctx, p, built)
+
+
+def _roundtrip(ctx, p, built):
     a, fmt = ctx.adapter, p["fmt"]
     model = ctx.build(p)
     if built is not None:
