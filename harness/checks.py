@@ -5,15 +5,22 @@ property does not hold. It has a stable id (``family.name``), a one-line propert
 a reason a user cares, fixed edge cases (parameter dicts) and an optional
 hypothesis strategy ``strategy(data, caps) -> params`` that draws labelled
 parameters. Suites register checks with the ``@check`` decorator.
+
+This module knows no suite: suite packages are plug-ins named in the entry-point group
+``tf_resize_conformance.suites`` (pyproject.toml: ``core = "suites"``). ``load_suites``
+imports each one, and importing a suite package registers its checks, so the import
+graph runs one way: suites -> harness.checks.
 """
 
 import dataclasses
-import importlib
 import re
+from importlib import metadata
 from typing import Callable, Optional
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+SUITE_ENTRY_POINT_GROUP = "tf_resize_conformance.suites"
 _REGISTRY = {}
+_LOADED = []
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,7 +62,17 @@ def check(check_id, *, property, why, cases=(), strategy=None, requires=(), appl
 
 
 def load_suites():
-    importlib.import_module("suites")
+    """Import every suite package registered in ``SUITE_ENTRY_POINT_GROUP`` (once)."""
+    if _LOADED:
+        return
+    points = sorted({ep.value: ep for ep in metadata.entry_points(group=SUITE_ENTRY_POINT_GROUP)}.values(),
+                    key=lambda ep: ep.value)
+    if not points:
+        raise RuntimeError(f"no check suites: nothing is registered in the entry-point group "
+                           f"{SUITE_ENTRY_POINT_GROUP!r}; install the package (pip install -e .)")
+    for ep in points:
+        ep.load()
+    _LOADED.append(True)
 
 
 def all_checks():

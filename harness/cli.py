@@ -112,6 +112,9 @@ def build_parser():
 
     lc = sub.add_parser("list-checks", help="list every check and the property it tests")
     lc.add_argument("--json", action="store_true", help="print the checks as JSON")
+    lc.add_argument("--mutants", action="store_true",
+                    help="under each check, the mutants (tests/mutants*.py, tests/real_mutants.py) that must "
+                         "make it fail, and the failure message each must trigger (from a checkout)")
     lc.set_defaults(func=cmd_list_checks)
 
     la = sub.add_parser("list-adapters", help="list the adapters that can be named without a module path")
@@ -170,13 +173,31 @@ def cmd_list_checks(args, argv):
     from harness.checks import all_checks  # noqa: PLC0415
 
     checks = all_checks()
+    index = _mutant_index() if args.mutants else None
     if args.json:
-        print(json.dumps([c.to_dict() for c in checks], indent=2))
+        rows = [c.to_dict() for c in checks]
+        for row in rows if index is not None else ():
+            row["mutants"] = [{"mutant": m.qualname, "message": m.message_for(row["id"]),
+                               "description": m.description} for m in index.get(row["id"], [])]
+        print(json.dumps(rows, indent=2))
         return EXIT_OK
     width = max((len(c.id) for c in checks), default=0)
     for c in checks:
         print(f"{c.id:<{width}}  {c.property}")
+        for m in index.get(c.id, []) if index is not None else ():
+            message = m.message_for(c.id)
+            print(f"    {m.qualname}" + (f"  (message: {message!r})" if message else ""))
     return EXIT_OK
+
+
+def _mutant_index():
+    """``{check id: [mutant_index.Mutant]}`` read from the checkout's tests/ (nothing is imported)."""
+    from harness import mutant_index  # noqa: PLC0415
+
+    try:
+        return mutant_index.by_check(mutant_index.catalogue())
+    except FileNotFoundError as exc:
+        raise UsageError(f"--mutants needs a checkout with the mutant catalogue: {exc}") from exc
 
 
 def cmd_list_adapters(args, argv):
@@ -233,6 +254,7 @@ def _expected_failures(args):
         entries = manifest.load(args.expected_failures)
     except manifest.ManifestError as exc:
         raise UsageError(f"bad expected-failures manifest: {exc}") from exc
+    args.manifest_entries = entries  # judged after the run (_decorate): entries that matched nothing
     return manifest.for_class(entries, args.adapter.split("/", 1)[-1])
 
 
@@ -470,6 +492,11 @@ def _decorate(report, session):
         shard.annotate(report, *session.shard, session.full_plan_ids)
     if getattr(args, "baseline_report", None) is not None:
         gate.apply_baseline(report, args.baseline_report, args.baseline)
+    if getattr(args, "manifest_entries", None) and not report["partial"] and not getattr(session, "shard", None):
+        from harness import manifest  # noqa: PLC0415
+
+        class_name = args.adapter.split("/", 1)[-1]
+        manifest.record_unmatched(report, args.manifest_entries, {class_name: report["cases"]})
     return report
 
 
@@ -542,6 +569,9 @@ def _run_session(runner, args, argv):
                          f"(see '{PROG} list-checks')")
     report, interrupted = session.execute()
     _print_summary(report, args.report_dir)
+    from harness.manifest import warn_unmatched  # noqa: PLC0415
+
+    warn_unmatched(report, PROG)
     if interrupted:
         ran = report["summary"]["collected"]
         print(f"{PROG}: interrupted after {ran} of {report['summary']['expected']} expected cases; "

@@ -7,25 +7,82 @@ classes = "TFT5*"                                 # a glob on class names, or a 
 category = "bug"                                  # bug | unsupported | out_of_scope
 reason = "modeling_tf_utils.py _get_resized_lm_head_decoder: ..."  # root cause: file and function
 versions = ">=4.40,<5"                            # optional PEP 440 specifier on the library
-cases = ["grow.shape[bias=none,...,tie=untied,width=8]"]  # optional: only these exact case ids
+cases = ["grow.shape[bias=none,...,tie=untied,width=8]"]  # optional: only these case ids
+params = {dtype = ["float16", "bfloat16"], tie = "untied"}  # optional: only cases with these parameters
 strict = true                                     # optional: an unexpected pass fails the gate
 ```
 
+Narrowing an entry to some cases:
+
+* ``cases``: case ids, or globs of case ids where only ``*`` and ``?`` are wildcards (``[`` and ``]``
+  are literal), e.g. ``"grow.*[*tie=untied*]"``; the part before ``[`` must match a known check.
+  Without ``cases`` the entry covers every case of the checks ``check`` matches.
+* ``params``: a case matches when its id carries every named parameter with one of the given
+  values (a value or a list of values, compared as written in the case id: ``dtype=bfloat16``,
+  ``new=12``); property cases (``check[property]``) carry none. Combines with ``check`` and ``cases``.
+
 ``load(path)`` returns the entries or raises ``ManifestError`` whose ``errors`` are one line
 each (``file:entry N: ...``); ``for_class`` turns the entries that apply to one class into
-``harness.runner.ExpectedFailure``; ``unmatched`` lists entries that matched no failing case.
+``ExpectedFailure`` objects (the runner applies them); ``unmatched`` lists entries that matched no
+failing case; after ``run`` and ``certify`` those in the run's scope are printed as warnings and
+recorded in the report (``run.options.expected_failures_unmatched``, see ``record_unmatched``).
 """
 
 import dataclasses
 import fnmatch
 import os
 import re
+import sys
 import tomllib
 
 CATEGORIES = ("bug", "unsupported", "out_of_scope")
-KEYS = {"check", "classes", "category", "reason", "versions", "cases", "strict"}
+KEYS = {"check", "classes", "category", "reason", "versions", "cases", "params", "strict"}
 FAILING = ("failed", "xfailed")
 _SOURCE_RE = re.compile(r"[\w/.-]+\.py\b")
+_PARAM_RE = re.compile(r"(\w+)=(.*?)(?=,\w+=|$)")
+_SCALARS = (str, int, float, bool)
+
+
+def case_glob_matches(pattern, case_id):
+    """``pattern`` matches ``case_id``; only ``*`` and ``?`` are wildcards (case ids contain ``[``)."""
+    if "*" not in pattern and "?" not in pattern:
+        return pattern == case_id
+    regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+    return re.fullmatch(regex, case_id, re.DOTALL) is not None
+
+
+def case_params(case_id):
+    """``{name: value as written}`` of a case id ``check[a=1,b=x]``; ``{}`` for ``check[property]``."""
+    inner = case_id.partition("[")[2].rpartition("]")[0]
+    return dict(_PARAM_RE.findall(inner))
+
+
+def params_match(params, case_id):
+    """Every ``(name, values)`` of ``params`` is in the case id, with one of ``values``."""
+    found = case_params(case_id)
+    return all(name in found and found[name] in values for name, values in params)
+
+
+@dataclasses.dataclass(frozen=True)
+class ExpectedFailure:
+    """A known defect: the cases it matches are expected to fail (the runner marks them xfailed).
+
+    Matches the cases of checks matching ``check`` (a glob), or with ``case`` the case ids that
+    glob matches (``case_glob_matches``); ``params`` (``((name, (value, ...)), ...)``) narrows both.
+    """
+
+    check: str
+    reason: str
+    case: str = ""      # optional case id, or a glob of case ids
+    strict: bool = True
+    params: tuple = ()
+
+    def matches(self, case_id, check_id):
+        if self.params and not params_match(self.params, case_id):
+            return False
+        if self.case:
+            return case_glob_matches(self.case, case_id)
+        return fnmatch.fnmatchcase(check_id, self.check)
 
 
 class ManifestError(ValueError):
@@ -46,6 +103,7 @@ class Entry:
     cases: tuple = ()
     strict: bool = True
     source: str = ""
+    params: tuple = ()  # ((name, (value as written in case ids, ...)), ...)
 
     def where(self):
         return f"{self.source}:entry {self.index}"
@@ -62,17 +120,24 @@ class Entry:
     def matches(self, class_name, case_id, check_id, version=None):
         if not self.applies_to(class_name, version):
             return False
-        return case_id in self.cases if self.cases else fnmatch.fnmatchcase(check_id, self.check)
+        return any(x.matches(case_id, check_id) for x in self.to_expected_failures())
+
+    def covers_check(self, check_id):
+        """Some case of ``check_id`` could match (the entry's scope, ignoring ``params``)."""
+        if self.cases:
+            return any(fnmatch.fnmatchcase(check_id, c.split("[", 1)[0]) for c in self.cases)
+        return fnmatch.fnmatchcase(check_id, self.check)
+
+    def describe(self):
+        return {"entry": self.where(), "check": self.check, "classes": list(self.classes)}
 
     def to_expected_failures(self):
-        """One runner ``ExpectedFailure`` per listed case id, or one for the check glob."""
-        from harness.runner import ExpectedFailure  # noqa: PLC0415 - the runner imports hypothesis
-
+        """One ``ExpectedFailure`` per listed case id or glob, or one for the check glob."""
         reason = f"{self.category}: {self.reason}"
         if self.cases:
-            return [ExpectedFailure(check=c.split("[", 1)[0], reason=reason, case=c, strict=self.strict)
-                    for c in self.cases]
-        return [ExpectedFailure(check=self.check, reason=reason, strict=self.strict)]
+            return [ExpectedFailure(check=c.split("[", 1)[0], reason=reason, case=c, strict=self.strict,
+                                    params=self.params) for c in self.cases]
+        return [ExpectedFailure(check=self.check, reason=reason, strict=self.strict, params=self.params)]
 
 
 def _known_check_ids():
@@ -103,8 +168,9 @@ def validate(data, source="<manifest>", check_ids=None):
         classes = item.get("classes", "*")
         entry = Entry(i, item["check"], (classes,) if isinstance(classes, str) else tuple(classes),
                       item["category"], " ".join(item["reason"].split()), item.get("versions", ""),
-                      tuple(item.get("cases", ())), bool(item.get("strict", True)), source)
-        key = (entry.check, entry.classes, entry.cases, entry.versions)
+                      tuple(item.get("cases", ())), bool(item.get("strict", True)), source,
+                      _params(item.get("params", {})))
+        key = (entry.check, entry.classes, entry.cases, entry.versions, entry.params)
         if key in seen:
             errors.append(f"{where}: duplicate of entry {seen[key]} (same check, classes, cases and versions)")
             continue
@@ -132,6 +198,9 @@ def _entry_errors(item, check_ids):
         out.append("'cases' must be a list of case ids like 'grow.shape[...]'")
     if "strict" in item and not isinstance(item["strict"], bool):
         out.append("'strict' must be true or false")
+    if "params" in item and not _valid_params(item["params"]):
+        out.append("'params' must be a table of parameter = value or [values], e.g. "
+                       "{dtype = [\"float16\", \"bfloat16\"], tie = \"untied\"}")
     if out:
         return out
     if item["category"] not in CATEGORIES:
@@ -140,7 +209,7 @@ def _entry_errors(item, check_ids):
         out.append(f"check {item['check']!r} matches no known check id")
     for case in item.get("cases", []):
         cid = case.split("[", 1)[0]
-        if cid not in check_ids or not fnmatch.fnmatchcase(cid, item["check"]):
+        if not any(fnmatch.fnmatchcase(k, cid) and fnmatch.fnmatchcase(k, item["check"]) for k in check_ids):
             out.append(f"case {case!r} is not a case of a known check matching {item['check']!r}")
             break
     if not _SOURCE_RE.search(item["reason"]):
@@ -194,14 +263,52 @@ def _ids(case):
     return (case["id"], case["check"]) if isinstance(case, dict) else (case.id, case.check)
 
 
-def unmatched(entries, results, version=None):
-    """Entries that matched no failing case. ``results``: ``{class_name: [CaseResult or case dict]}``."""
+def _valid_params(table):
+    def scalar(v):
+        return isinstance(v, _SCALARS)
+
+    return isinstance(table, dict) and bool(table) and all(
+        scalar(v) or (isinstance(v, list) and v and all(scalar(x) for x in v)) for v in table.values())
+
+
+def _params(table):
+    """The ``params`` table as ``((name, (value as written in case ids, ...)), ...)``, sorted."""
+    return tuple(sorted((name, tuple(str(v) for v in (values if isinstance(values, list) else [values])))
+                        for name, values in table.items()))
+
+
+def unmatched(entries, results, version=None, *, scoped=False):
+    """Entries that matched no failing case. ``results``: ``{class_name: [CaseResult or case dict]}``.
+
+    ``scoped``: judge only the entries this run could have matched, those for a class in ``results``
+    that cover a check with a case there (a run of one class or ``--select grow`` leaves the rest
+    unjudged)."""
     version = library_version() if version is None else version
-    hit = set()
+    hit, scope = set(), set()
     for class_name, cases in results.items():
+        ran = {_ids(case)[1] for case in cases}
+        scope.update(e.index for e in entries
+                     if e.applies_to(class_name, version) and any(e.covers_check(c) for c in ran))
         for case in cases:
             if _status(case) not in FAILING:
                 continue
             case_id, check_id = _ids(case)
             hit.update(e.index for e in entries if e.matches(class_name, case_id, check_id, version))
-    return [e for e in entries if e.index not in hit]
+    return [e for e in entries if e.index not in hit and (not scoped or e.index in scope)]
+
+
+def record_unmatched(report, entries, results, version=None):
+    """Put the in-scope entries that matched no failing case into ``report`` and return them.
+
+    ``report["run"]["options"]["expected_failures_unmatched"]``: one ``{entry, check, classes}`` each."""
+    found = unmatched(entries, results, version, scoped=True)
+    report["run"]["options"]["expected_failures_unmatched"] = [e.describe() for e in found]
+    return found
+
+
+def warn_unmatched(report, prog="resize-conformance", file=None):
+    """Print one warning line per unmatched entry recorded in ``report`` (stderr by default)."""
+    file = sys.stderr if file is None else file
+    for e in (report.get("run", {}).get("options") or {}).get("expected_failures_unmatched") or ():
+        print(f"{prog}: warning: expected-failure {e['entry']} (check {e['check']!r}, classes "
+              f"{', '.join(e['classes'])}) matched no failing case in this run; is it stale?", file=file)

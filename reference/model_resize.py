@@ -27,7 +27,7 @@ Semantics:
 * the config and every cached vocab size are updated.
 """
 
-from reference import mean_init
+import reference.mean_init as mean_init
 from reference.bias import map_bias_dict
 from reference.inplace import current_shape, write, write_into
 from reference.matrix import DEFAULT_INITIALIZER_RANGE, resize_last_axis, resize_matrix

@@ -218,3 +218,18 @@ def test_list_adapters(capsys):
     out = capsys.readouterr().out
     assert any(line.split()[:2] == ["reference", "harness.adapters.reference:ReferenceAdapter"]
                for line in out.splitlines())
+
+
+def test_list_checks_mutants_is_the_reverse_index(capsys):
+    assert cli.main(["list-checks", "--mutants"]) == 0
+    out = capsys.readouterr().out
+    assert "\n    mutants.OffByOne\n" in out and "mutants_lead.HalfAppliedOnFailure  (message: 'after resize(')" in out
+    blocks = out.split("\n")
+    check_lines = [i for i, line in enumerate(blocks) if line and not line.startswith(" ")]
+    assert all(blocks[i + 1].startswith("    ") for i in check_lines), "a check with no mutant"
+    assert cli.main(["list-checks", "--json", "--mutants"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert all(r["mutants"] for r in rows)
+    grow = next(r for r in rows if r["id"] == "grow.new_rows_initialised")
+    assert {"mutant": "mutants_lead.NewRowsTenTimesTheBuildScale", "message": "fresh build"} in [
+        {k: m[k] for k in ("mutant", "message")} for m in grow["mutants"]]

@@ -63,3 +63,27 @@ def test_property_case_kills_mutant_and_reports_falsifying_draws():
     assert r.params and {"old", "new", "tie"} <= set(r.params)
     notes = " ".join(r.details.get("hypothesis_notes", []))
     assert "Draw" in notes and "(old)" in notes
+
+
+def _declared(mutant):
+    """(name, kills, messages) as the catalogue declares them, for comparison with the static index."""
+    kills, message = mutant.kills, getattr(mutant, "message", None)
+    if isinstance(kills, dict):
+        kills, message = tuple(kills), kills
+    messages = (tuple((k, message[k]) for k in kills if message.get(k)) if isinstance(message, dict)
+                else tuple((k, message) for k in kills) if message else ())
+    return mutant.__name__, tuple(kills), messages
+
+
+@pytest.mark.parametrize("module_name", _MODULES + ["real_mutants"])
+def test_static_mutant_index_reads_the_catalogue_as_imported(module_name):
+    """harness/mutant_index.py (behind `list-checks --mutants`) reads the same catalogue without importing it."""
+    from harness import mutant_index
+
+    if module_name == "real_mutants":
+        pytest.importorskip("transformers")
+    module = importlib.import_module(module_name)
+    imported = sorted(_declared(m) for m in getattr(module, "ALL", None) or module.CATALOGUE)
+    static = sorted((m.name, m.kills, m.messages)
+                    for m in mutant_index.read_module(pathlib.Path(__file__).parent / f"{module_name}.py"))
+    assert static == imported

@@ -43,17 +43,26 @@ def register(sub, parser_class):
     p.set_defaults(func=cmd_certify)
 
 
-def _xfails_for(path):
+def _manifest_entries(path):
     if not path:
-        return lambda name: ()
+        return []
     from harness import manifest
     from harness.cli import UsageError
 
     try:
-        entries = manifest.load(path)
+        return manifest.load(path)
     except manifest.ManifestError as exc:
         raise UsageError(f"bad expected-failures manifest: {exc}") from exc
-    return lambda name: manifest.for_class(entries, name)
+
+
+def _record_unmatched(report, entries):
+    """Record (in ``report``) the manifest entries in this run's scope that matched no failing case."""
+    from harness import manifest
+
+    by_class = {}
+    for c in report["cases"]:
+        by_class.setdefault(c.get("subject"), []).append(dict(c, id=c["id"].split("::", 1)[-1]))
+    manifest.record_unmatched(report, entries, by_class)
 
 
 def cmd_certify(args, argv):
@@ -82,11 +91,14 @@ def cmd_certify(args, argv):
         shard_info = {"index": index, "count": count, "subjects": [s.name for s in subject_list]}
         subject_list = [s for s in subject_list if shard.owns_subject(s.name, index, count)]
     command = f"{PROG} {shlex.join(argv)}"
+    from harness import manifest
+
+    entries = _manifest_entries(args.expected_failures)
     options = {"family": args.adapter, "seed": args.seed, "profile": args.profile, "timeout_s": args.timeout,
                "class_timeout_s": args.class_timeout, "select": args.select, "shrink": not args.no_shrink,
                "jobs": jobs, "expected_failures_path": args.expected_failures,
                "warm_workers": not args.fresh_workers,
-               "xfails_for": _xfails_for(args.expected_failures), "command": command}
+               "xfails_for": lambda name: manifest.for_class(entries, name) if entries else (), "command": command}
     runnable = sum(1 for s in subject_list if s.adapter_spec)
     print(f"certifying {runnable} classes ({len(subject_list) - runnable} not applicable) "
           f"with {jobs} worker{'s' if jobs != 1 else ''}", flush=True)
@@ -134,6 +146,8 @@ def cmd_certify(args, argv):
     report["run"]["timing"].update({f"workers_{k}": v for k, v in (options.get("worker_stats") or {}).items()})
     if shard_info:
         report["run"]["options"]["shard"] = shard_info
+    if entries and not interrupted and not shard_info:
+        _record_unmatched(report, entries)
     _write(report, args.report_dir)
     s = report["summary"]
     if shard_info:
@@ -148,6 +162,7 @@ def cmd_certify(args, argv):
         print(f"  - {reason}")
     print(f"wall time {time.perf_counter() - t0:.0f}s; report: {os.path.join(args.report_dir, 'report.json')} "
           "(and report.md, report.html)")
+    manifest.warn_unmatched(report, PROG)
     if interrupted:
         print(f"{PROG}: interrupted; partial report written", file=sys.stderr)
         return 130
