@@ -44,8 +44,16 @@ def subjects(family, models=None):
             entries = tm.list_classes()
         # every class runs: its worker's probe decides (not applicable only without a vocabulary)
         return [Subject(e.name, f"transformers/{e.name}") for e in entries]
+    if family == "keras_hub":  # every keras-hub task class ending in CausalLM / MaskedLM / Seq2SeqLM
+        from harness.adapters import keras_hub_models as km  # noqa: PLC0415
+
+        names = km.class_names()
+        unknown = sorted(set(models or ()) - set(names))
+        if unknown:
+            raise ValueError(f"not keras_hub task classes: {', '.join(unknown)}")
+        return [Subject(n, f"keras_hub/{n}") for n in (sorted(set(models)) if models else names)]
     if models:
-        raise ValueError(f"--model only applies to --adapter transformers, not {family!r}")
+        raise ValueError(f"--model only applies to --adapter transformers or keras_hub, not {family!r}")
     return [Subject(family, family)]
 
 

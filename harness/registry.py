@@ -50,6 +50,10 @@ def resolve(name):
         from harness.adapters.transformers_adapter import TransformersAdapter  # noqa: PLC0415 - imports TF
 
         factory = lambda: TransformersAdapter(name.split("/", 1)[1])  # noqa: E731
+    elif name.startswith("keras_hub/"):  # keras_hub/<task class>, e.g. keras_hub/GPT2CausalLM
+        from harness.adapters.keras_hub_adapter import KerasHubAdapter  # noqa: PLC0415 - imports keras_hub
+
+        factory = lambda: KerasHubAdapter(name.split("/", 1)[1])  # noqa: E731
     elif name in BUILTINS:
         factory = _load_target(BUILTINS[name])
     elif ":" in name:

@@ -3,7 +3,9 @@
 #   VENV=path   where to put it (default: .venv in the checkout)
 #   PYTHON=exe  interpreter to build it from (default: python3.11, else python3)
 # tf-keras is installed with --no-deps: it depends on the full `tensorflow` wheel,
-# which would install a second TensorFlow beside tensorflow-cpu.
+# which would install a second TensorFlow beside tensorflow-cpu. keras-hub is installed with --no-deps
+# for the same reason (its tensorflow-text and sentencepiece dependencies pull the full `tensorflow`
+# wheel; they are needed only by its tokenizers), next to kagglehub and kagglesdk, which it imports.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${VENV:-$ROOT/.venv}"
@@ -24,6 +26,7 @@ PIP=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
 "${PIP[@]}" install --upgrade pip
 "${PIP[@]}" install -c "$ROOT/constraints.txt" tensorflow-cpu
 "${PIP[@]}" install --no-deps -c "$ROOT/constraints.txt" tf-keras
-"${PIP[@]}" install -c "$ROOT/constraints.txt" -e "$ROOT[test,transformers]"
+"${PIP[@]}" install --no-deps -c "$ROOT/constraints.txt" keras-hub kagglehub kagglesdk
+"${PIP[@]}" install -c "$ROOT/constraints.txt" -e "$ROOT[test,transformers,keras_hub]"
 rm -f "$VENV"/.tf-resize-conformance-*
 touch "$STAMP"
