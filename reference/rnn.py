@@ -5,7 +5,7 @@ last axis: ``kernel [D, g*U]``, ``recurrent_kernel [U, g*U]`` and ``bias [g*U]``
 (GRU with ``reset_after=True``: ``[2, g*U]``, input and recurrent bias rows).
 Blocks: SimpleRNN ``g=1``; GRU ``z, r, h`` (``g=3``); LSTM ``i, f, c, o`` (``g=4``).
 A resize acts on every block separately: slicing ``kernel[:, :g*U']`` instead
-mixes gates (the naive copy of ``../shared/seeds/004``).
+mixes gates (the naive copy found in write-ups on growing Keras RNN cells).
 
 Shrink to ``U' < U`` keeps the first ``U'`` units of every gate (rows and columns).
 

@@ -284,7 +284,7 @@ WidthLenient = _mutant(
 
 # -- recurrent cells --------------------------------------------------------------------------
 def _naive_seed_copy(self, cell, new_units):
-    """../shared/seeds/004: copy kernel[:, :old*g] etc. into a fresh cell, ignoring gate blocks."""
+    """The naive RNN-cell growth: copy kernel[:, :old*g] etc. into a fresh cell, ignoring gate blocks."""
     gates, _ = cell_layout(cell)
     old = int(cell.units)
     config = dict(cell.get_config(), units=int(new_units))

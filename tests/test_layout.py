@@ -120,3 +120,16 @@ def test_the_harness_finds_suites_through_an_entry_point_not_an_import():
 def test_cycle_finder_sees_a_cycle():
     assert _a_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _a_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_no_file_points_outside_the_repository():
+    """The product cites upstream sources (file and function), never the seed documents."""
+    needle = "../" + "shared"
+    hits = []
+    for path in ROOT.rglob("*"):
+        if any(part in (".venv", ".git", ".tox", "node_modules", "__pycache__") for part in path.parts):
+            continue
+        if path.is_file() and path.suffix in (".py", ".md", ".toml", ".sh", ".yml", ".yaml", ".ini", ".txt", ".j2"):
+            if needle in path.read_text(encoding="utf-8", errors="replace"):
+                hits.append(str(path.relative_to(ROOT)))
+    assert not hits, f"files that point at {needle}: {hits}"
