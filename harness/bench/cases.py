@@ -11,7 +11,8 @@ clock or the memory reading stops). Groups:
 * ``reference``: ``reference.resize_matrix`` eagerly, through ``tf.function`` (traced once with
   ``[None, None]``), with ``nonfinite="keep"``, and ``resize_variable`` (what the model resize
   does per matrix);
-* ``part``: pieces of the reference's cost: the NaN/Inf scan of the kept rows and the truncated
+* ``part``: pieces of the reference's cost, each alone and eager (in the reference they run in
+  one graph, concurrently with the copy): the NaN/Inf scan of the kept rows and the truncated
   normal draw of the new rows;
 * ``transformers``: ``TFPreTrainedModel._get_resized_embeddings`` (bare variable) and
   ``_v2_get_resized_embeddings`` (a Keras ``Embedding``), and ``resize_token_embeddings`` on
@@ -288,7 +289,7 @@ CASES = [
          _ref_variable),
     Case("part.check", "part", "the NaN/Inf scan of the kept rows (one reduce_sum)", _part_check,
          timing_only=True),
-    Case("part.rng", "part", "truncated normal draw of the new rows (grow only)", _part_rng,
+    Case("part.rng", "part", "truncated normal draw of the new rows, inverse CDF (grow only)", _part_rng,
          grow_only=True, timing_only=True),
     Case("transformers.helper_v1", "transformers", "TFPreTrainedModel._get_resized_embeddings(var, n)",
          _hf_helper_v1, peak=5.0, transformers=True),

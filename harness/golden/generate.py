@@ -41,10 +41,12 @@ def generated_by():
 
 def generate(case):
     """``(meta, arrays)`` of a ``CaseDef`` computed by the reference."""
+    from reference.matrix import RANDOM_STREAM  # noqa: PLC0415 - how the reference draws new rows
     arrays, expected = operations.get(case.operation).generate(dict(case.parameters), case.seed)
     meta = {"schema_version": store.SCHEMA_VERSION, "name": case.name, "operation": case.operation,
             "description": case.description, "parameters": dict(case.parameters), "seed": case.seed,
-            "tolerance": case.tolerance, "expected": expected, "generated_by": generated_by()}
+            "tolerance": case.tolerance, "expected": expected, "generated_by": generated_by(),
+            "random_stream": RANDOM_STREAM}
     return meta, arrays
 
 
