@@ -91,6 +91,7 @@ def main():
             runner, cases = _start_class(channel, message)
             if runner is None:
                 return 2
+            clean = warm.Fingerprint()  # now covering the modules this class imported too
             tmp_root = message.get("tmp_root")
             continue
         result = runner.run_case(cases[message["id"]], tmp_root)
