@@ -179,8 +179,10 @@ def _check_known(parts):
 
 
 def _suspicious(var, shape, size):
-    """A vocabulary-sized variable by name (an embedding or logits head), not by coincidence of dims."""
-    name = var.path.lower()
+    """A vocabulary-sized variable by name (an embedding or logits head), not by coincidence of dims:
+    the name of the layer that owns it, not of an enclosing one (``mlm_head/intermediate_dense/kernel``
+    is ``[H, H]``, vocabulary-sized only when the vocabulary happens to equal the width)."""
+    name = "/".join(var.path.lower().split("/")[-2:])
     return any(word in name for word in ("token_embedding", "head", "logits", "vocab", "output_bias"))
 
 

@@ -120,3 +120,61 @@ def test_readme_keras_hub_example_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code = code.replace("/tmp/resized-lm", str(tmp_path / "resized-lm"))
     exec(compile(code, "README.md[keras-hub example]", "exec"), {})
+
+
+@pytest.mark.parametrize(("name", "width"), [("GPT2CausalLM", 3), ("LlamaCausalLM", 6), ("LlamaCausalLM", 5),
+                                             ("AlbertMaskedLM", 2), ("GPTNeoXCausalLM", 12)])
+def test_build_honours_the_width(name, width):
+    lm = km.build_task(name, 7, width=width)
+    assert tuple(find(lm).axes[0].variable.shape) == (7, width)
+    assert _logits(lm, np.array([[1, 6]], np.int32)).shape == (1, 2, 7)
+
+
+def test_a_width_the_architecture_cannot_have_says_why():
+    with pytest.raises(km.NotBuildable, match="LlamaCausalLM: no backbone of hidden size 3: .*even head size"):
+        km.build_task("LlamaCausalLM", 7, width=3)
+    with pytest.raises(km.NotBuildable, match="hidden size 1 shows anything"):
+        km.build_task("GPT2CausalLM", 7, width=1)
+    lm = km.build_task("LlamaCausalLM", 7, width=3, nearest=True)  # a fixed case: the next width it can have
+    assert lm.backbone.hidden_dim == 4 and lm._conformance_width_note[:2] == (3, 4)
+    for name, why in km.NOT_CONFIGURED.items():
+        with pytest.raises(km.NotBuildable, match=re.escape(why[:40])):
+            km.build_task(name, 7)
+
+
+def test_a_property_example_with_such_a_width_is_redrawn():
+    from hypothesis import given, settings, strategies as st
+
+    built = []
+
+    @settings(max_examples=6, database=None, derandomize=True, deadline=None)
+    @given(st.sampled_from([3, 4]))
+    def prop(width):
+        built.append(int(km.build_task("LlamaCausalLM", 5, width=width).backbone.hidden_dim))
+
+    prop()
+    assert built and set(built) == {4}
+
+
+def test_vocabulary_equal_to_the_width_is_not_mistaken_for_a_part():
+    lm = km.build_task("BertMaskedLM", 1, width=4)  # mlm_head/intermediate_dense/kernel is [4, 4]
+    resize_token_embeddings(lm, 4, mean_resizing=True, seed=0)
+    assert find(lm).size == 4 and lm.get_layer("mlm_head")._bias.shape == (4,)
+
+
+def test_paligemma_is_driven_with_an_image():
+    from harness.adapter import ModelSpec
+    from harness.adapters.keras_hub_adapter import KerasHubAdapter
+
+    a = KerasHubAdapter("PaliGemmaCausalLM")
+    lm = a.build(ModelSpec(vocab_size=9))
+    a.resize(lm, 12)
+    assert a.forward(lm, np.array([[1, 11, 2]], np.int32)).shape == (1, 3, 12)
+
+
+def test_keras_wraps_id_minus_one_to_the_last_row():
+    """manifests/keras_hub.toml ids.out_of_range_rejected: keras/src/backend/tensorflow/numpy.py take()
+    wraps negative ids; when this fails, keras fixed it and the entry goes."""
+    lm = km.build_task("GPT2CausalLM", 10)
+    minus_one, last = (_logits(lm, np.array([[1, i]], np.int32)) for i in (-1, 9))
+    np.testing.assert_array_equal(minus_one, last)

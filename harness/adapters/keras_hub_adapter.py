@@ -1,9 +1,13 @@
 """Adapter over a keras-hub task class (Keras 3, TensorFlow backend): ``KerasHubAdapter("GPT2CausalLM")``.
 
 Models are tiny tasks built from constructor arguments (harness/adapters/keras_hub_models.py, no
-presets). keras-hub has no resize of its own: ``resize`` is ``keras_hub_resize.resize_token_embeddings``.
+presets), with token embeddings ``ModelSpec.width`` wide. A width the architecture cannot have (1: a
+normalised one-feature hidden state is constant; 3 under rotary embeddings with derived head sizes) rejects a
+property example (hypothesis draws another); a fixed case gets the next width the class can have.
+keras-hub has no resize of its own: ``resize`` is ``keras_hub_resize.resize_token_embeddings``.
 The forward feeds every input the task declares (``*token_ids`` the ids, ``*padding_mask`` ones,
-``segment_ids`` zeros, ``mask_positions`` every position, ``position_ids`` ``0..T-1``) and returns
+``segment_ids`` zeros, ``mask_positions`` every position, ``position_ids`` ``0..T-1``, ``response_mask``
+zeros, ``images`` a black image) and returns
 its ``[B, T, V]`` logits. Read-back goes to the variables ``keras_hub_resize.find`` reports (the
 input matrix, an untied head transposed from ``[H, V]``, the bias), never through the model's code.
 Checkpoint formats: ``keras`` (``model.save`` / ``keras.models.load_model``) and ``preset``
@@ -28,7 +32,7 @@ BUILD_SEED = 1234
 PROBE_VOCAB = 11
 FLAGS = frozenset({"output_embeddings", "shrink", "save_load", "train", "graph_forward", "matrix_resize",
                    "assign_weights", "min_vocab_size", "cached_vocab_sizes", "pad_to_multiple_of",
-                   "mean_resizing", "dtype_policy"})
+                   "mean_resizing", "dtype_policy", "rejects_out_of_range_ids"})
 
 
 def _keras():
@@ -60,6 +64,10 @@ def task_inputs(model, ids):
             out[name] = tf.zeros_like(ids)
         elif name in ("mask_positions", "position_ids"):
             out[name] = tf.tile(tf.range(shape[1])[tf.newaxis], [shape[0], 1])
+        elif name == "response_mask":  # PaliGemma: every text token is prefix (attends both ways)
+            out[name] = tf.zeros_like(ids)
+        elif name == "images":  # a black image of the task's fixed size
+            out[name] = tf.zeros(tf.concat([shape[:1], [int(d) for d in spec.shape[1:]]], 0), spec.dtype)
         else:
             raise NotBuildable(f"{type(model).__name__}: no input maker for input {name!r}")
     return out
@@ -119,7 +127,8 @@ class KerasHubAdapter(Adapter):
         keras = _keras()
         tie = {"tied": True, "untied": False}[spec.tie] if km.tie_modes(self.class_name) else None
         keras.utils.set_random_seed(BUILD_SEED)
-        model = km.build_task(self.class_name, spec.vocab_size, tie=tie, dtype=spec.dtype)
+        model = km.build_task(self.class_name, spec.vocab_size, tie=tie, dtype=spec.dtype, width=spec.width,
+                              nearest=True)  # ModelSpec.width is a hint: the next width the class can have
         model._conformance_min_vocab = int(spec.min_vocab_size)
         keras.utils.set_random_seed(int(spec.seed) % (2**31 - 1) + 1)
         return model
@@ -209,9 +218,10 @@ class KerasHubAdapter(Adapter):
         if which == "output" and target is not h["input"]:
             values = values.T
         if tuple(values.shape) != tuple(target.shape):
-            raise NotBuildable(f"{self.class_name}: cannot write a {list(values.shape)} array into {which} "
-                               f"{list(target.shape)}: the tiny models have a fixed hidden size "
-                               f"{km.H} (ModelSpec.width is not honoured)")
+            note = getattr(model, "_conformance_width_note", None)
+            why = f" (built {note[1]} wide, not {note[0]}: {note[2]})" if note else ""
+            raise ValueError(f"{self.class_name}: cannot write a {list(values.shape)} array into {which} "
+                             f"{list(target.shape)}{why}")
         target.assign(tf.cast(values, target.dtype))
 
     # -- save / load ------------------------------------------------------------------------
