@@ -33,7 +33,7 @@ class Subject:
 def subjects(family, models=None):
     """The subjects of an adapter family: ``transformers`` (every TF class) or a single adapter."""
     if family == "transformers":
-        from harness.adapters import transformers_models as tm  # noqa: PLC0415
+        from harness.adapters import transformers_models as tm
 
         if models:  # only the named classes' modules are imported
             unknown = sorted(m for m in set(models) if not tm.is_model_class(m))
@@ -45,7 +45,7 @@ def subjects(family, models=None):
         # every class runs: its worker's probe decides (not applicable only without a vocabulary)
         return [Subject(e.name, f"transformers/{e.name}") for e in entries]
     if family == "keras_hub":  # every keras-hub task class ending in CausalLM / MaskedLM / Seq2SeqLM
-        from harness.adapters import keras_hub_models as km  # noqa: PLC0415
+        from harness.adapters import keras_hub_models as km
 
         names = km.class_names()
         unknown = sorted(set(models or ()) - set(names))
@@ -76,8 +76,8 @@ class SubjectRun:
         self.stop = threading.Event()
 
     def run(self):
-        from harness.isolation import IsolatedRunner, WorkerError  # noqa: PLC0415
-        from harness.report import build_report, write_report  # noqa: PLC0415
+        from harness.isolation import IsolatedRunner, WorkerError
+        from harness.report import build_report, write_report
 
         o = self.options
         start = time.perf_counter()
@@ -141,7 +141,7 @@ def run_all(subject_list, options, report_dir, jobs=1, on_subject=None, on_case=
     for s in subject_list:
         runs[s.name] = SubjectRun(s, options, os.path.join(report_dir, "classes", safe_name(s.name)), on_case)
     runnable = [runs[s.name] for s in subject_list if s.adapter_spec]
-    from harness.isolation import WorkerPool  # noqa: PLC0415
+    from harness.isolation import WorkerPool
 
     workers = WorkerPool() if options.get("warm_workers", True) else None
     for r in runs.values():
@@ -173,8 +173,8 @@ def _run_subjects(runnable, jobs, on_subject):
 
 def aggregate(subject_list, runs, *, started_at, command, options, interrupted=False):
     """The aggregate report: every subject's cases (ids prefixed ``Class::``) plus the matrix."""
-    from harness.report import build  # noqa: PLC0415
-    from harness.versions import collect_versions  # noqa: PLC0415
+    from harness.report import build
+    from harness.versions import collect_versions
 
     cases, rows, checks = [], [], {}
     totals = {"expected": 0, "collected": 0, "total": 0}
@@ -250,7 +250,7 @@ def aggregate(subject_list, runs, *, started_at, command, options, interrupted=F
 
 def timing(report, wall_s=None):
     """Measured figures of a certify report, from its own data: wall time and per-subject durations."""
-    import statistics  # noqa: PLC0415
+    import statistics
 
     durations = sorted(r["duration_s"] for r in (report.get("matrix") or {}).get("subjects", []) if r.get("report"))
     out = {"wall_s": round(wall_s if wall_s is not None else report["run"]["duration_s"], 1),

@@ -14,8 +14,8 @@ graph runs one way: suites -> harness.checks.
 
 import dataclasses
 import re
+from collections.abc import Callable
 from importlib import metadata
-from typing import Callable, Optional
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 SUITE_ENTRY_POINT_GROUP = "tf_resize_conformance.suites"
@@ -30,9 +30,9 @@ class Check:
     why: str
     func: Callable
     cases: tuple = ()
-    strategy: Optional[Callable] = None
+    strategy: Callable | None = None
     requires: tuple = ()
-    applies: Optional[Callable] = None  # (caps, params) -> reason or None
+    applies: Callable | None = None  # (caps, params) -> reason or None
     essential: tuple = ()  # params that must not be fitted to the adapter (see applicability)
 
     @property

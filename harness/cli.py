@@ -4,9 +4,9 @@ TensorFlow-dependent modules are imported lazily so ``--help`` and ``list-adapte
 """
 
 import argparse
-import importlib
 import contextlib
 import datetime as dt
+import importlib
 import json
 import math
 import os
@@ -137,7 +137,7 @@ def main(argv=None):
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else EXIT_OK
     if args.version:
-        from harness import __version__  # noqa: PLC0415
+        from harness import __version__
 
         print(f"{PROG} {__version__}")
         return EXIT_OK
@@ -170,7 +170,7 @@ def _quiet_tensorflow():
 
 # -- list-checks / list-adapters ---------------------------------------------------
 def cmd_list_checks(args, argv):
-    from harness.checks import all_checks  # noqa: PLC0415
+    from harness.checks import all_checks
 
     checks = all_checks()
     index = _mutant_index() if args.mutants else None
@@ -192,7 +192,7 @@ def cmd_list_checks(args, argv):
 
 def _mutant_index():
     """``{check id: [mutant_index.Mutant]}`` read from the checkout's tests/ (nothing is imported)."""
-    from harness import mutant_index  # noqa: PLC0415
+    from harness import mutant_index
 
     try:
         return mutant_index.by_check(mutant_index.catalogue())
@@ -201,7 +201,7 @@ def _mutant_index():
 
 
 def cmd_list_adapters(args, argv):
-    from harness.registry import available  # noqa: PLC0415
+    from harness.registry import available
 
     names = available()
     width = max((len(n) for n in names), default=0)
@@ -223,14 +223,14 @@ def _prepare_report_dir(path):
 
 
 def _make_runner(args):
-    from harness.registry import AdapterNotFound, resolve  # noqa: PLC0415 - imports TF via the adapter
-    from harness.runner import Runner  # noqa: PLC0415
+    from harness.registry import AdapterNotFound, resolve
+    from harness.runner import Runner
 
     try:
         adapter = resolve(args.adapter)
     except AdapterNotFound as exc:
         raise UsageError(str(exc)) from exc
-    except Exception as exc:  # noqa: BLE001 - the user's adapter failed to construct
+    except Exception as exc:
         raise UsageError(f"cannot create adapter {args.adapter!r}: {type(exc).__name__}: {exc}") from exc
     xfails = getattr(args, "expected_failure_entries", ())
     try:
@@ -239,7 +239,7 @@ def _make_runner(args):
                       expected_failures=xfails)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    except Exception as exc:  # noqa: BLE001 - e.g. capabilities() raised
+    except Exception as exc:
         raise UsageError(f"adapter {args.adapter!r} is unusable: {type(exc).__name__}: {exc}") from exc
 
 
@@ -248,7 +248,7 @@ def _expected_failures(args):
     (``transformers/<Class>`` -> ``<Class>``, else the adapter name)."""
     if not getattr(args, "expected_failures", None):
         return ()
-    from harness import manifest  # noqa: PLC0415
+    from harness import manifest
 
     try:
         entries = manifest.load(args.expected_failures)
@@ -292,12 +292,12 @@ class _Session:
         self.command = f"{PROG} {shlex.join(argv)}"
         self.started_at = dt.datetime.now().astimezone()
         self.write_warned = False
-        from harness.report.atomic import WriteThrottle  # noqa: PLC0415
+        from harness.report.atomic import WriteThrottle
 
         self.throttle = WriteThrottle()
 
     def _filled(self, pending):
-        from harness.results import CaseResult  # noqa: PLC0415
+        from harness.results import CaseResult
 
         out = []
         for case, result in zip(self.plan, self.results):
@@ -308,7 +308,7 @@ class _Session:
         return out
 
     def report(self, *, partial, pending):
-        from harness.report import build_report  # noqa: PLC0415
+        from harness.report import build_report
 
         return build_report(
             results=self._filled(pending), planned_total=len(self.plan), adapter=self.runner.adapter,
@@ -322,7 +322,7 @@ class _Session:
         Progress writes (not ``final``) are throttled (``WriteThrottle``); the final one always
         happens, also after an interrupt, a signal or an exception.
         """
-        from harness.report import build, write_report, write_text_atomic  # noqa: PLC0415
+        from harness.report import build, write_report, write_text_atomic
 
         if not self.throttle.due(final):
             return None
@@ -330,7 +330,7 @@ class _Session:
         try:
             write_report(report, self.args.report_dir)
             if getattr(self.args, "html", False) and final:
-                from harness.report.html import render_html  # noqa: PLC0415
+                from harness.report.html import render_html
 
                 write_text_atomic(os.path.join(self.args.report_dir, "report.html"), render_html(report))
         except ValueError:
@@ -388,9 +388,9 @@ def _progress(result, index, total, quiet):
 
 
 def _print_summary(report, report_dir):
-    from rich.console import Console  # noqa: PLC0415
+    from rich.console import Console
 
-    from harness.results import STATUSES  # noqa: PLC0415
+    from harness.results import STATUSES
 
     s = report["summary"]
     verdict = "PASS" if s["gate"] == "pass" else "FAIL"
@@ -400,7 +400,7 @@ def _print_summary(report, report_dir):
     tail.append(f"report: {os.path.join(report_dir, 'report.json')}, {os.path.join(report_dir, 'report.md')}")
     console = Console(file=sys.stdout)
     if console.is_terminal:
-        from rich.table import Table  # noqa: PLC0415
+        from rich.table import Table
 
         table = Table(title="Summary")
         table.add_column("status")
@@ -429,7 +429,7 @@ def cmd_run(args, argv):
     args.expected_failure_entries = _expected_failures(args)
     args.baseline_report = _load_baseline(args)
     if args.shard:
-        from harness import shard  # noqa: PLC0415
+        from harness import shard
 
         try:
             shard.parse(args.shard)
@@ -447,10 +447,10 @@ def cmd_run(args, argv):
 
 def _profiled(args, argv):
     """``run --cprofile FILE``: where the time goes (start-up, builds, resizes, traces, report writes)."""
-    import cProfile  # noqa: PLC0415
-    import pstats  # noqa: PLC0415
+    import cProfile
+    import pstats
 
-    from harness import runner as runner_module  # noqa: PLC0415
+    from harness import runner as runner_module
 
     profiler = cProfile.Profile()
     direct = runner_module.run_on_calling_thread(True)  # cProfile sees one thread only
@@ -469,7 +469,7 @@ def _profiled(args, argv):
 
 def _make_isolated_runner(args):
     """A runner whose cases run in a worker process; start-up problems are usage errors."""
-    from harness.isolation import IsolatedRunner, WorkerError  # noqa: PLC0415
+    from harness.isolation import IsolatedRunner, WorkerError
 
     runner = IsolatedRunner(args.adapter, seed=args.seed, profile=args.profile, timeout_s=args.timeout,
                             max_rss_mb=args.worker_memory_mb,
@@ -485,7 +485,7 @@ def _make_isolated_runner(args):
 
 def _decorate(report, session):
     """Shard bookkeeping and the baseline gate, applied to every report this run writes."""
-    from harness import gate, shard  # noqa: PLC0415
+    from harness import gate, shard
 
     args = session.args
     if getattr(session, "shard", None):
@@ -493,7 +493,7 @@ def _decorate(report, session):
     if getattr(args, "baseline_report", None) is not None:
         gate.apply_baseline(report, args.baseline_report, args.baseline)
     if getattr(args, "manifest_entries", None) and not report["partial"] and not getattr(session, "shard", None):
-        from harness import manifest  # noqa: PLC0415
+        from harness import manifest
 
         class_name = args.adapter.split("/", 1)[-1]
         manifest.record_unmatched(report, args.manifest_entries, {class_name: report["cases"]})
@@ -505,8 +505,8 @@ _RESUME_SAME = (("adapter", "spec"), ("seed",), ("options", "profile"), ("option
 
 def _resume(session):
     """Reuse the finished cases of the report already in --report-dir, if it is the same run."""
-    from harness.report import load_report  # noqa: PLC0415
-    from harness.results import RAN, CaseResult  # noqa: PLC0415
+    from harness.report import load_report
+    from harness.results import RAN, CaseResult
 
     path = os.path.join(session.args.report_dir, "report.json")
     if not os.path.exists(path):
@@ -541,7 +541,7 @@ def _resume(session):
 def _load_baseline(args):
     if not args.baseline:
         return None
-    from harness.report import load_report  # noqa: PLC0415
+    from harness.report import load_report
 
     try:
         return load_report(args.baseline)
@@ -553,7 +553,7 @@ def _run_session(runner, args, argv):
     session = _Session(runner, args, argv)
     session.shard = None
     if args.shard:
-        from harness import shard  # noqa: PLC0415
+        from harness import shard
 
         try:
             session.shard = shard.parse(args.shard)
@@ -569,7 +569,7 @@ def _run_session(runner, args, argv):
                          f"(see '{PROG} list-checks')")
     report, interrupted = session.execute()
     _print_summary(report, args.report_dir)
-    from harness.manifest import warn_unmatched  # noqa: PLC0415
+    from harness.manifest import warn_unmatched
 
     warn_unmatched(report, PROG)
     if interrupted:

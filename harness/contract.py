@@ -23,7 +23,7 @@ def _array(value, method, rank=None, allow_none=False):
         raise AdapterContractError(f"{method} returned None")
     try:
         arr = np.asarray(value)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise AdapterContractError(f"{method} returned {type(value).__name__}, not an array: {exc}") from exc
     if not (arr.dtype.kind == "f" or str(arr.dtype) == "bfloat16"):
         raise AdapterContractError(f"{method} returned dtype {arr.dtype}, not a floating array")

@@ -26,8 +26,8 @@ import os
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np
+import tensorflow as tf
 
 KINDS = {
     "tf_function": "logits",
@@ -73,7 +73,7 @@ def token_cross_entropy(logits, ids):
 
 
 def _keras():
-    import tf_keras  # noqa: PLC0415
+    import tf_keras
 
     return tf_keras
 

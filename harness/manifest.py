@@ -112,7 +112,7 @@ class Entry:
         if not any(fnmatch.fnmatchcase(class_name, g) for g in self.classes):
             return False
         if self.versions and version is not None:
-            from packaging.specifiers import SpecifierSet  # noqa: PLC0415
+            from packaging.specifiers import SpecifierSet
 
             return SpecifierSet(self.versions).contains(version, prereleases=True)
         return True
@@ -141,7 +141,7 @@ class Entry:
 
 
 def _known_check_ids():
-    from harness.checks import all_checks  # noqa: PLC0415
+    from harness.checks import all_checks
 
     return [c.id for c in all_checks()]
 
@@ -215,7 +215,7 @@ def _entry_errors(item, check_ids):
     if not _SOURCE_RE.search(item["reason"]):
         out.append("reason must name the root cause's source file (e.g. modeling_tf_utils.py) and function")
     if item.get("versions"):
-        from packaging.specifiers import InvalidSpecifier, SpecifierSet  # noqa: PLC0415
+        from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
         try:
             SpecifierSet(item["versions"])
@@ -241,7 +241,7 @@ def load(path, check_ids=None):
 
 
 def library_version():
-    from importlib import metadata  # noqa: PLC0415
+    from importlib import metadata
 
     try:
         return metadata.version("transformers")

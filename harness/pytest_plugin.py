@@ -135,9 +135,9 @@ def pytest_sessionfinish(session, exitstatus):
     state = getattr(session.config, "_resize_state", None)
     if state is None:
         return
+    from harness import gate
     from harness.report import build_report, load_report, write_report
     from harness.results import CaseResult
-    from harness import gate
 
     ran = [state.results[c.id] if c.id in state.results else
            CaseResult(c.id, c.check.id, c.kind, c.params,

@@ -47,13 +47,13 @@ def _load_target(target):
 def resolve(name):
     """Return an adapter instance for a built-in name, an entry-point name or 'module:factory'."""
     if name.startswith("transformers/"):  # transformers/<TF model class>, e.g. transformers/TFBertForMaskedLM
-        from harness.adapters.transformers_adapter import TransformersAdapter  # noqa: PLC0415 - imports TF
+        from harness.adapters.transformers_adapter import TransformersAdapter
 
-        factory = lambda: TransformersAdapter(name.split("/", 1)[1])  # noqa: E731
+        factory = lambda: TransformersAdapter(name.split("/", 1)[1])
     elif name.startswith("keras_hub/"):  # keras_hub/<task class>, e.g. keras_hub/GPT2CausalLM
-        from harness.adapters.keras_hub_adapter import KerasHubAdapter  # noqa: PLC0415 - imports keras_hub
+        from harness.adapters.keras_hub_adapter import KerasHubAdapter
 
-        factory = lambda: KerasHubAdapter(name.split("/", 1)[1])  # noqa: E731
+        factory = lambda: KerasHubAdapter(name.split("/", 1)[1])
     elif name in BUILTINS:
         factory = _load_target(BUILTINS[name])
     elif ":" in name:
@@ -68,7 +68,7 @@ def resolve(name):
         factory = eps[name].load()
     try:
         adapter = factory() if callable(factory) else factory
-    except Exception as exc:  # noqa: BLE001 - a broken factory is bad input, not a crash
+    except Exception as exc:
         raise AdapterNotFound(f"adapter factory {name!r} raised {type(exc).__name__}: {exc}") from exc
     if not hasattr(adapter, "capabilities") or not hasattr(adapter, "build"):
         raise AdapterNotFound(f"{name!r} did not produce an adapter (got {type(adapter).__name__})")

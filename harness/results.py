@@ -8,7 +8,7 @@ rule the case out; never counted as a pass).
 """
 
 import dataclasses
-from typing import Any, Optional
+from typing import Any
 
 STATUSES = ("passed", "failed", "error", "xfailed", "xpassed", "skipped", "not_applicable")
 RAN = frozenset({"passed", "failed", "error", "xfailed", "xpassed"})
@@ -19,15 +19,15 @@ class CaseResult:
     id: str
     check: str
     kind: str  # "example" or "property"
-    params: Optional[dict]
+    params: dict | None
     status: str
     message: str = ""
     duration_s: float = 0.0
     expected: Any = None
     observed: Any = None
     details: dict = dataclasses.field(default_factory=dict)
-    reproduce: Optional[str] = None
-    seed: Optional[int] = None
+    reproduce: str | None = None
+    seed: int | None = None
 
     def __post_init__(self):
         if self.status not in STATUSES:

@@ -12,14 +12,17 @@ import time
 import traceback
 import zlib
 
-from hypothesis import Phase, given, seed as hyp_seed, settings, strategies as st
+from hypothesis import Phase, given, settings
+from hypothesis import seed as hyp_seed
+from hypothesis import strategies as st
 from hypothesis.errors import HypothesisException
 
-from harness import applicability, checks as registry, profiles
+from harness import applicability, profiles
+from harness import checks as registry
 from harness.compare import CheckFailure
 from harness.conditioning import PreconditionError
-from harness.contract import AdapterContractError, CheckedAdapter
 from harness.context import CheckContext, Scenarios
+from harness.contract import AdapterContractError, CheckedAdapter
 from harness.manifest import ExpectedFailure  # noqa: F401 - defined with the manifests; worker, api use it
 from harness.results import CaseResult
 

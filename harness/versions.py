@@ -31,7 +31,7 @@ def _tensorflow_version():
     mod = sys.modules.get("tensorflow")
     if mod is None:
         try:
-            import tensorflow as mod  # noqa: PLC0415 - lazy: slow import
+            import tensorflow as mod
         except Exception:  # noqa: BLE001
             mod = None
     version = getattr(mod, "__version__", None)
@@ -42,7 +42,7 @@ def _tensorflow_version():
 
 def _harness_version():
     try:
-        import harness  # noqa: PLC0415
+        import harness
 
         return str(harness.__version__)
     except Exception:  # noqa: BLE001
@@ -61,7 +61,7 @@ def _collect():
     for key, names in _DISTRIBUTIONS.items():
         versions[key] = _dist_version(*names)
     versions["harness"] = _harness_version()
-    from harness.isolation import WORKER_ONEDNN_DEFAULT  # noqa: PLC0415 - what workers default to
+    from harness.isolation import WORKER_ONEDNN_DEFAULT
 
     versions["worker_tf_enable_onednn_opts"] = os.environ.get("TF_ENABLE_ONEDNN_OPTS", WORKER_ONEDNN_DEFAULT)
     try:

@@ -6,8 +6,12 @@ bias, and the backbone config, so saved models and presets reload at the new siz
 """
 
 from keras_hub_resize.parts import UnknownVocabularyPart, VocabParts, find
-from keras_hub_resize.resize import (VocabularyMismatchError, check_tokenizer_fits, resize_token_embeddings,
-                                     vocabulary_size)
+from keras_hub_resize.resize import (
+                                     VocabularyMismatchError,
+                                     check_tokenizer_fits,
+                                     resize_token_embeddings,
+                                     vocabulary_size,
+)
 
 __all__ = ["UnknownVocabularyPart", "VocabParts", "VocabularyMismatchError", "check_tokenizer_fits", "find",
            "resize_token_embeddings", "vocabulary_size"]

@@ -67,7 +67,7 @@ class VocabParts:
 
 
 def _keras_hub():
-    import keras_hub  # noqa: PLC0415
+    import keras_hub
 
     return keras_hub
 
@@ -96,7 +96,7 @@ def _layers(model):
 
 
 def _token_embeddings(backbone, layers, size):
-    import keras  # noqa: PLC0415
+    import keras
 
     found = []
     for attr in ("token_embedding", "embedding"):  # ``embedding``: EdRecBackbone
@@ -116,7 +116,7 @@ def _token_embeddings(backbone, layers, size):
 def _dense_heads(layers, backbone, size):
     """Untied logits heads: ``keras.layers.Dense`` named ``*head`` with ``size`` units (e.g. the
     ``head`` of keras_hub/src/models/rwkv7/rwkv7_backbone.py RWKV7Backbone)."""
-    import keras  # noqa: PLC0415
+    import keras
 
     return [layer for layer in layers if isinstance(layer, keras.layers.Dense)
             and layer.name.endswith("head") and int(layer.units) == size and layer.built]

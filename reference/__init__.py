@@ -7,21 +7,21 @@ import os
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-from reference.bias import resize_bias_dict  # noqa: E402
-from reference.errors import NonFiniteError, ResizeError, ResizeTypeError  # noqa: E402
-from reference.matrix import (  # noqa: E402
+from reference.bias import resize_bias_dict
+from reference.errors import NonFiniteError, ResizeError, ResizeTypeError
+from reference.matrix import (
     resize_last_axis,
     resize_matrix,
     resize_variable,
     truncated_normal_initializer,
 )
-from reference.mean_init import mean_resize_matrix  # noqa: E402
-from reference.model_resize import is_tied, resize_token_embeddings  # noqa: E402
-from reference.pad import padded_num_tokens  # noqa: E402
-from reference.remap import load_vocabulary, remap_matrix, remap_token_embeddings  # noqa: E402
-from reference.rnn import resize_rnn_cell  # noqa: E402
-from reference.width import resize_model_width, resize_width  # noqa: E402
-from reference.validate import validate_num_tokens  # noqa: E402
+from reference.mean_init import mean_resize_matrix
+from reference.model_resize import is_tied, resize_token_embeddings
+from reference.pad import padded_num_tokens
+from reference.remap import load_vocabulary, remap_matrix, remap_token_embeddings
+from reference.rnn import resize_rnn_cell
+from reference.validate import validate_num_tokens
+from reference.width import resize_model_width, resize_width
 
 __all__ = [
     "NonFiniteError", "ResizeError", "ResizeTypeError", "is_tied", "resize_bias_dict",

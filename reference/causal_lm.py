@@ -20,19 +20,19 @@ import os
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-import tensorflow as tf  # noqa: E402
+import tensorflow as tf
 
 try:
-    import tf_keras as keras  # noqa: E402
+    import tf_keras as keras
 except ImportError as exc:  # pragma: no cover - environment problem
     raise ImportError(
         "the reference model needs tf-keras matching your TensorFlow minor; install it with "
         "`pip install --no-deps tf-keras==<tf minor>.*` (see README)"
     ) from exc
 
-from reference import model_resize  # noqa: E402
-from reference.inplace import resizable_variable  # noqa: E402
-from reference.validate import validate_num_tokens  # noqa: E402
+from reference import model_resize
+from reference.inplace import resizable_variable
+from reference.validate import validate_num_tokens
 
 BIAS_LAYOUTS = ("none", "vector", "row", "multi")
 

@@ -36,8 +36,13 @@ import tensorflow as tf
 from reference.bias import map_bias_dict
 from reference.errors import ResizeError, ResizeTypeError
 from reference.inplace import current_shape
-from reference.matrix import (DEFAULT_INITIALIZER_RANGE, _check_matrix, _finite_or_raise, as_tensor,
-                              truncated_normal_initializer)
+from reference.matrix import (
+    DEFAULT_INITIALIZER_RANGE,
+    _check_matrix,
+    _finite_or_raise,
+    as_tensor,
+    truncated_normal_initializer,
+)
 from reference.model_resize import apply_resized, is_tied
 from reference.validate import validate_num_tokens
 

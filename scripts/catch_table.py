@@ -39,8 +39,8 @@ CONTINUES = re.compile(r"(Property cases of the (checks|entry) above|Same root c
 
 # -- running the catalogue -------------------------------------------------------------------------
 def run_catalogue(claimed_only, classes=(), log=sys.stderr):
-    import real_mutants as rm  # noqa: PLC0415 - imports TensorFlow and transformers
-    from real_path import FAILS_UNMUTATED, ClassSession  # noqa: PLC0415
+    import real_mutants as rm
+    from real_path import FAILS_UNMUTATED, ClassSession
 
     out, classes_out = {}, {}
     for class_name in [c for c in rm.CLASSES if not classes or c in classes]:
@@ -76,7 +76,7 @@ def _root_cause(reason):
 def defect_rows(manifest_path, report_path):
     """One row per defect: an entry whose reason says it continues the one above it (``CONTINUES``:
     the non-strict entry for the property cases, a second entry of the same root cause) joins its row."""
-    from harness import manifest  # noqa: PLC0415
+    from harness import manifest
 
     entries = manifest.load(manifest_path)
     report = _load(report_path)
@@ -156,7 +156,7 @@ def render(results, rows, versions, claimed_only, command, classes_info=None):
     lines.append("")
     if gaps:
         lines += [f"Not caught: {', '.join(gaps)}.", ""]
-    from real_path import FAILS_UNMUTATED, NOT_OFFERED  # noqa: PLC0415
+    from real_path import FAILS_UNMUTATED, NOT_OFFERED
 
     if classes_info:
         killed = {k for m in results.values() for c in m["classes"].values() for k in c["killed"]}
@@ -171,7 +171,8 @@ def render(results, rows, versions, claimed_only, command, classes_info=None):
               + "; ".join(f"`{f}` fails on every unmutated class ({why})" for f, (_, why) in FAILS_UNMUTATED.items())
               + "; not offered by the transformers adapter: "
               + "; ".join(f"`{f}` ({why})" for f, why in NOT_OFFERED.items()) + ".", ""]
-    lines += [f"**Defects found in transformers** (`manifests/transformers.toml`, one row per defect: an entry that continues the one above it joins its row; classes: "
+    lines += ["**Defects found in transformers** (`manifests/transformers.toml`, one row per defect: an entry that "
+              "continues the one above it joins its row; classes: "
               f"the classes with a failing case the entry matches in the certify report, TensorFlow "
               f"{versions.get('tensorflow', '?')}):", "",
               "| Root cause | Checks | Classes |", "|---|---|---|"]

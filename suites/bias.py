@@ -62,7 +62,8 @@ def prefix_zero(ctx, p):
 @check("bias.names_and_trainability_kept", cases=BIAS_CASES[:4], strategy=strategy("any", biases=BIASED),
        applies=_has_bias_layout, essential=("bias",),
        property="Each bias entry keeps its variable name, dtype and trainable flag through the resize.",
-       why="A frozen bias (e.g. BART's final_logits_bias) that becomes trainable, or a renamed one, breaks fine-tuning and loading.")
+       why="A frozen bias (e.g. BART's final_logits_bias) that becomes trainable, or a renamed one, breaks fine-tuning "
+           "and loading.")
 def names_trainability(ctx, p):
     model, before, info, after = _resized(ctx, p)
     new_info = ctx.adapter.read_bias_info(model)

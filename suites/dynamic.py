@@ -26,7 +26,7 @@ def traced_forward(ctx, p):
     ids_b = ctx.ids(p["new"], batch=3, length=2, salt=1)
     tol = TOL.get(p.get("dtype", "float32"), 1e-5)
     for ids in (ids_a, ids_b):
-        graph = expect_ok(lambda: fn(tf.constant(ids)), f"traced call on ids of shape {list(ids.shape)}")
+        graph = expect_ok(lambda ids=ids: fn(tf.constant(ids)), f"traced call on ids of shape {list(ids.shape)}")
         graph = np.asarray(tf.cast(graph, tf.float32))
         expect_shape(graph, list(ids.shape) + [p["new"]], "traced logits")
         eager = a.forward(model, ids)

@@ -5,7 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from harness.checks import check
-from harness.compare import expect, expect_close, expect_dtype, expect_documented, expect_ok, expect_shape
+from harness.compare import expect, expect_close, expect_documented, expect_dtype, expect_ok, expect_shape
 from suites._params import P, draw_model, draw_sizes
 
 MATRIX_CASES = (P(6, 9, width=4), P(9, 6, width=4), P(1, 5, width=2), P(7, 1, width=3))
@@ -51,7 +51,7 @@ def input_kinds(ctx, p):
     src = _source(ctx, p)
     keep = min(p["old"], p["new"])
     for kind, value in (("numpy", src.copy()), ("tensor", tf.constant(src)), ("variable", tf.Variable(src))):
-        out = _to_numpy(expect_ok(lambda: a.resize_matrix(value, p["new"]), f"resize_matrix({kind})"))
+        out = _to_numpy(expect_ok(lambda value=value: a.resize_matrix(value, p["new"]), f"resize_matrix({kind})"))
         expect_shape(out, [p["new"], p["width"]], f"result for a {kind}")
         expect_dtype(out, "float32", f"result for a {kind}")
         expect_close(out[:keep], src[:keep], f"kept rows for a {kind}")

@@ -196,7 +196,8 @@ def _expect_covariance_scale(what, old, new, mu):
              observed={"chi_square": stat, "ratio": stat / dof})
 
 
-@check("mean_init.sampled_not_constant", cases=(P(40, 44, width=4, tie="untied"), P(17, 24, width=3)),  # rows > 4*width at width 3 or 4
+# P(17, 24, width=3): rows > 4*width whether the adapter builds it 3 or 4 wide (ModelSpec.width is a hint)
+@check("mean_init.sampled_not_constant", cases=(P(40, 44, width=4, tie="untied"), P(17, 24, width=3)),
        requires=REQUIRES, essential=("dtype",),
        property="In float32, when the old rows' covariance is positive definite (rows > 4*width), new rows "
                 "are distinct samples, not one repeated vector.",
@@ -204,7 +205,7 @@ def _expect_covariance_scale(what, old, new, mu):
            "identical gradients and never separate.")
 def sampled(ctx, p):
     model, before, after = _mean_resized(ctx, p)
-    for what, old, new in _matrices(before, after):
+    for what, _old, new in _matrices(before, after):
         _finite(what, new)
         expect(np.ptp(new, axis=0).max() > 0, f"{what}: all {len(new)} new rows are the same vector "
                "although the covariance is positive definite", observed={"row": new[0].tolist()},

@@ -1,10 +1,11 @@
 """No-op: ``None`` returns the current embeddings untouched; the same size changes nothing."""
 
+from hypothesis import strategies as st
+
 from harness.checks import check
 from harness.compare import expect, expect_close
 from suites._model import snapshot
 from suites._params import P, draw_model
-from hypothesis import strategies as st
 
 NOOP_CASES = (P(8, tie="tied", bias="vector"), P(5, tie="untied", bias="multi"), P(1, tie="untied"))
 

@@ -203,7 +203,7 @@ def vocab_sources(ctx, p):
     olds, news = _sources(ctx, old, "old"), _sources(ctx, new, "new")
     for kind in olds:
         for label, o, n in ((f"old as {kind}", olds[kind], new), (f"new as {kind}", old, news[kind])):
-            got = expect_ok(lambda: a.remap_matrix(o, n, matrix, init), f"remap_matrix with {label}")
+            got = expect_ok(lambda o=o, n=n: a.remap_matrix(o, n, matrix, init), f"remap_matrix with {label}")
             expect_close(np.asarray(got), want, f"remap_matrix with {label} (the other a list) vs both lists")
 
 

@@ -3,7 +3,8 @@ on any input sequence and any state of the new units, new units stay 0 from a ze
 state, shrinking keeps the first units of every gate, shapes and config follow.
 
 Parameter keys: ``cell`` (see ``CELLS``), ``units`` / ``new_units``, ``input_dim``,
-``batch``, ``steps`` (not ``old``/``new``: those are vocabulary sizes to the harness). Gate blocks sit side by side on the last axis of ``kernel``,
+``batch``, ``steps`` (not ``old``/``new``: those are vocabulary sizes to the harness). Gate blocks sit side
+by side on the last axis of ``kernel``,
 ``recurrent_kernel`` and ``bias`` (GRU ``reset_after=True``: bias ``[2, 3U]``).
 """
 

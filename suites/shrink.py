@@ -3,7 +3,7 @@
 from harness.checks import check
 from harness.compare import expect_close, expect_ok, expect_raises, expect_shape
 from suites._model import resized
-from suites._params import P, SHRINK_CASES, strategy
+from suites._params import SHRINK_CASES, P, strategy
 from suites._state import capture, expect_unchanged
 
 

@@ -183,9 +183,9 @@ def bad_width(ctx, p):
     model = ctx.build(p, vocab_size=p["vocab"])
     before = capture(a, model)
     if p["bad"] == "projection_rows":
-        call = lambda: a.resize_width(model, None, projection_for(ctx, p, rows=p["width"] + 2))  # noqa: E731
+        call = lambda: a.resize_width(model, None, projection_for(ctx, p, rows=p["width"] + 2))
     else:
-        call = lambda: a.resize_width(model, BAD_WIDTHS[p["bad"]], None)  # noqa: E731
+        call = lambda: a.resize_width(model, BAD_WIDTHS[p["bad"]], None)
     expect_raises(call, f"width resize with {p['bad']}", accept=a.resize_errors)
     expect_unchanged(before, a, model, "a rejected width resize")
     got = a.read_config_width(model)

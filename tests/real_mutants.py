@@ -19,10 +19,25 @@ tests/test_mutants_transformers.py; scripts/catch_table.py tabulates it. Not nam
 
 import numpy as np
 import tensorflow as tf
+from real_path import (
+    ALL_FOUR,
+    BERT,
+    BIASED,
+    GPT2,
+    REMBERT,
+    T5,
+    V2,
+    RealMutant,
+    after_step,
+    edit_new_bias,
+    edit_new_matrix,
+    embeddings_step,
+    is_v2,
+    keras,
+    shadow,
+)
 
 from harness.adapters.transformers_adapter import follow
-from real_path import (ALL_FOUR, BERT, BIASED, GPT2, REMBERT, T5, V2, RealMutant, after_step,
-                       edit_new_bias, edit_new_matrix, embeddings_step, is_v2, keras, shadow)
 
 
 # -- LM-head bias ------------------------------------------------------------------------
@@ -73,7 +88,7 @@ class BiasMetadataLost(RealMutant):
         if is_v2(model):  # BART: set_bias builds BiasLayer(trainable=False); this one is trainable
             def make(original):
                 def set_bias(value):
-                    from transformers.models.bart.modeling_tf_bart import BiasLayer  # noqa: PLC0415
+                    from transformers.models.bart.modeling_tf_bart import BiasLayer
 
                     bias = value["final_logits_bias"]
                     model.bias_layer = BiasLayer(name="final_logits_bias", shape=[1, bias.shape[-1]],

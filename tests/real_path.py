@@ -17,10 +17,10 @@ import os
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np
+import tensorflow as tf
 
-from harness.adapters.transformers_adapter import TransformersAdapter  # noqa: E402
+from harness.adapters.transformers_adapter import TransformersAdapter
 
 BERT, BART, GPT2, T5 = ("TFBertForMaskedLM", "TFBartForConditionalGeneration", "TFGPT2LMHeadModel",
                         "TFT5ForConditionalGeneration")
@@ -49,7 +49,7 @@ FAILS_UNMUTATED = {
 
 
 def keras():
-    from transformers.modeling_tf_utils import keras  # noqa: PLC0415 - the tf-keras transformers uses
+    from transformers.modeling_tf_utils import keras
 
     return keras
 
@@ -161,7 +161,7 @@ FEWER = {"saveload": 1, "dynamic": 1, "train": 1, "held": 1}  # families with ex
 
 
 def _runner(adapter):
-    from harness.runner import Runner  # noqa: PLC0415
+    from harness.runner import Runner
 
     return Runner(adapter, profile="dev", seed=0, shrink=False)
 

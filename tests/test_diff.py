@@ -15,7 +15,7 @@ from harness.report.diff import diff_reports, matrix, render_diff_markdown, rend
 from harness.results import CaseResult
 from harness.runner import Runner
 
-NOW = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 
 
 def make_report(cases, *, tf="2.21.0", adapter="reference"):

@@ -5,9 +5,19 @@ import pytest
 import tensorflow as tf
 import tf_keras
 
-from reference import (NonFiniteError, ResizeError, ResizeTypeError, load_vocabulary, mean_resize_matrix,
-                       padded_num_tokens, remap_matrix, remap_token_embeddings, resize_model_width,
-                       resize_rnn_cell, resize_width)
+from reference import (
+    NonFiniteError,
+    ResizeError,
+    ResizeTypeError,
+    load_vocabulary,
+    mean_resize_matrix,
+    padded_num_tokens,
+    remap_matrix,
+    remap_token_embeddings,
+    resize_model_width,
+    resize_rnn_cell,
+    resize_width,
+)
 from reference.causal_lm import ReferenceCausalLM, ReferenceConfig
 from reference.inplace import current_shape
 from reference.mean_init import mean_last_axis

@@ -2,9 +2,9 @@
 
 import json
 
+import mutants
 import pytest
 
-import mutants
 from harness import cli
 from harness.api import ConformanceError, certify
 from harness.runner import ExpectedFailure

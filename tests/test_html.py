@@ -3,10 +3,11 @@ the matrix page, and ``run --html`` writing report.html."""
 
 import re
 
+from test_diff import make_report
+
 from harness import cli
 from harness.commands.matrix import environment_error_report
 from harness.report.html import render_html, render_matrix_html
-from test_diff import make_report
 
 EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 

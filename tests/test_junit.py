@@ -4,11 +4,11 @@ properties only, every status mapped."""
 import xml.etree.ElementTree as ET
 
 import pytest
+from test_diff import make_report
 
 from harness import cli
 from harness.commands.matrix import environment_error_report
 from harness.report.junit import render_junit
-from test_diff import make_report
 
 CASES = [
     ("grow.shape[a]", "grow.shape", "passed", ""),

@@ -143,7 +143,8 @@ def test_a_width_the_architecture_cannot_have_says_why():
 
 
 def test_a_property_example_with_such_a_width_is_redrawn():
-    from hypothesis import given, settings, strategies as st
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
 
     built = []
 

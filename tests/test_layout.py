@@ -133,3 +133,13 @@ def test_no_file_points_outside_the_repository():
             if needle in path.read_text(encoding="utf-8", errors="replace"):
                 hits.append(str(path.relative_to(ROOT)))
     assert not hits, f"files that point at {needle}: {hits}"
+
+
+def test_readme_layout_names_every_directory_and_reference_module():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    layout = readme.split("## Layout", 1)[1].split("```", 2)[1]
+    dirs = [p.name for p in ROOT.iterdir() if p.is_dir() and not p.name.startswith(".")
+            and not p.name.endswith(".egg-info") and p.name not in ("out", "build", "dist", "__pycache__")]
+    modules = [p.name for p in (ROOT / "reference").glob("*.py") if p.name != "__init__.py"]
+    missing = [d + "/" for d in dirs if f"{d}/" not in layout] + [m for m in modules if m not in layout]
+    assert not missing, f"README's Layout section does not mention: {missing}"

@@ -11,7 +11,6 @@ from harness import checks
 from harness.adapters.reference import ReferenceAdapter
 from harness.runner import Runner
 
-
 # Every tests/mutants*.py module contributes its ``ALL`` list to the catalogue.
 _MODULES = sorted(p.stem for p in pathlib.Path(__file__).parent.glob("mutants*.py"))
 mutants = types.SimpleNamespace(ALL=[m for name in _MODULES for m in importlib.import_module(name).ALL],

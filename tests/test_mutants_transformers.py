@@ -7,10 +7,10 @@ class, so that each worker probes a class once and every mutant of the class sha
 """
 
 import pytest
-
 import real_mutants as rm
-from harness import checks
 from real_path import FAILS_UNMUTATED, NOT_OFFERED, ClassSession
+
+from harness import checks
 
 _SESSIONS = {}
 

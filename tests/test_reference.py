@@ -6,8 +6,16 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from reference import (NonFiniteError, ResizeError, ResizeTypeError, is_tied, resize_bias_dict,
-                       resize_matrix, resize_token_embeddings, validate_num_tokens)
+from reference import (
+    NonFiniteError,
+    ResizeError,
+    ResizeTypeError,
+    is_tied,
+    resize_bias_dict,
+    resize_matrix,
+    resize_token_embeddings,
+    validate_num_tokens,
+)
 from reference.causal_lm import ReferenceCausalLM, ReferenceConfig
 from reference.inplace import current_shape
 

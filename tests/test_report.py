@@ -9,8 +9,16 @@ import numpy as np
 import pytest
 
 from harness.registry import resolve
-from harness.report import (build_report, gate, load_report, render_markdown, to_jsonable,
-                            validate_report, write_report, write_text_atomic)
+from harness.report import (
+    build_report,
+    gate,
+    load_report,
+    render_markdown,
+    to_jsonable,
+    validate_report,
+    write_report,
+    write_text_atomic,
+)
 from harness.results import STATUSES, CaseResult
 from harness.runner import Runner
 
@@ -19,7 +27,7 @@ from harness.runner import Runner
 def run():
     adapter = resolve("reference")
     runner = Runner(adapter, adapter_spec="reference", profile="dev", select=["grow.shape"])
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.now(dt.UTC)
     results = runner.run()
     return adapter, runner, results, started
 
@@ -29,7 +37,7 @@ def _build(run, results=None, planned_total=None, partial=False):
     results = real if results is None else results
     return build_report(results=results, planned_total=len(results) if planned_total is None else planned_total,
                         adapter=adapter, adapter_spec="reference", runner=runner, started_at=started,
-                        finished_at=None if partial else dt.datetime.now(dt.timezone.utc),
+                        finished_at=None if partial else dt.datetime.now(dt.UTC),
                         partial=partial, command="resize-conformance run --adapter reference")
 
 

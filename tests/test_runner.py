@@ -2,13 +2,13 @@
 
 import time
 
+from harness import applicability
 from harness.adapter import Capabilities
 from harness.adapters.reference import ReferenceAdapter
 from harness.checks import Check
 from harness.compare import fail
 from harness.results import RAN, count
 from harness.runner import ExpectedFailure, PlannedCase, Runner, case_id
-from harness import applicability
 
 
 def _case(func, params=None, requires=(), kind="example", check_id="synthetic.case"):

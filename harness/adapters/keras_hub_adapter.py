@@ -21,12 +21,12 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np
+import tensorflow as tf
 
-from harness.adapter import Adapter, Capabilities  # noqa: E402
-from harness.adapters import keras_hub_models as km  # noqa: E402
-from harness.adapters.keras_hub_models import NotBuildable, Unsupported  # noqa: E402,F401 - re-exported
+from harness.adapter import Adapter, Capabilities
+from harness.adapters import keras_hub_models as km
+from harness.adapters.keras_hub_models import NotBuildable, Unsupported  # noqa: F401 - re-exported
 
 BUILD_SEED = 1234
 PROBE_VOCAB = 11
@@ -36,7 +36,7 @@ FLAGS = frozenset({"output_embeddings", "shrink", "save_load", "train", "graph_f
 
 
 def _keras():
-    import keras  # noqa: PLC0415
+    import keras
 
     if keras.backend.backend() != "tensorflow":
         raise ImportError(f"the keras_hub adapter needs KERAS_BACKEND=tensorflow, not {keras.backend.backend()!r}")
@@ -44,7 +44,7 @@ def _keras():
 
 
 def _resize():
-    import keras_hub_resize  # noqa: PLC0415
+    import keras_hub_resize
 
     return keras_hub_resize
 
@@ -114,7 +114,7 @@ class KerasHubAdapter(Adapter):
         d = super().describe()
         d["model_class"] = self.class_name
         try:
-            import keras_hub  # noqa: PLC0415
+            import keras_hub
 
             d["keras_hub"] = keras_hub.__version__
             d["keras"] = _keras().__version__
@@ -155,7 +155,7 @@ class KerasHubAdapter(Adapter):
         return self.resize(model, new_num_tokens, mean_resizing=True, seed=seed)
 
     def resize_matrix(self, matrix, new_num_tokens):
-        from reference import resize_matrix  # noqa: PLC0415 - keras_hub_resize resizes matrices with it
+        from reference import resize_matrix
 
         return resize_matrix(matrix, new_num_tokens, seed=0)
 
@@ -239,7 +239,7 @@ class KerasHubAdapter(Adapter):
         """``from_preset`` converts float weights to the global dtype policy unless given ``dtype``
         (keras_hub/src/utils/preset_utils.py ``KerasPresetLoader._resolve_dtype``, documented): the
         preset is loaded with the dtype it was saved in, as a user who saved it would."""
-        import keras_hub  # noqa: PLC0415
+        import keras_hub
 
         with open(os.path.join(path, "conformance.txt"), encoding="utf-8") as f:
             min_vocab, dtype = f.read().split()

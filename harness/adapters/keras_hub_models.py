@@ -189,7 +189,7 @@ NOT_CONFIGURED = {
 
 
 def _kh():
-    import keras_hub  # noqa: PLC0415
+    import keras_hub
 
     return keras_hub
 
@@ -214,7 +214,7 @@ def tie_modes(name):
 def _reject_in_property_example():
     """Inside a hypothesis example (a property case), a width the architecture cannot have is not a
     model to judge: the example is rejected and hypothesis draws another. Elsewhere the caller raises."""
-    from hypothesis import control  # noqa: PLC0415
+    from hypothesis import control
 
     if control.currently_in_test_context():
         control.reject()

@@ -12,11 +12,11 @@ import os
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np
+import tensorflow as tf
 
-from harness.adapter import Adapter, Capabilities  # noqa: E402
-from reference.rnn import resize_rnn_cell  # noqa: E402
+from harness.adapter import Adapter, Capabilities
+from reference.rnn import resize_rnn_cell
 
 # kind -> (class name, extra constructor arguments)
 KINDS = {

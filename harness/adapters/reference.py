@@ -6,8 +6,8 @@ from harness import held
 from harness.adapter import BIAS_LAYOUTS, DTYPES, TIE_MODES, Adapter, Capabilities, named_values
 from reference import remap_matrix, remap_token_embeddings, resize_matrix, resize_model_width, resize_width
 from reference.causal_lm import ReferenceCausalLM, ReferenceConfig
-from reference.inplace import current_shape
 from reference.errors import NonFiniteError
+from reference.inplace import current_shape
 
 
 class ReferenceAdapter(Adapter):

@@ -11,18 +11,30 @@ import os
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np
+import tensorflow as tf
 
-from harness.adapter import Adapter, Capabilities, named_values  # noqa: E402
-from harness.adapters import transformers_inputs as ti  # noqa: E402
-from harness.adapters import transformers_io as tio  # noqa: E402
-from harness.adapters import transformers_models as tm  # noqa: E402
-from harness.adapters.model_pool import ModelPool  # noqa: E402
-from harness.adapters.transformers_inputs import make_inputs  # noqa: E402,F401 - re-exported
-from harness.adapters.transformers_probe import (  # noqa: E402,F401 - re-exported for callers and tests
-    BUILD_SEED, PROBE_VOCAB, Defect, NotDrivable, Probe, Unsupported, _cached_sizes, _scores, _word_weight,
-    build_model, find_path, follow, probe)
+from harness.adapter import Adapter, Capabilities, named_values
+from harness.adapters import transformers_inputs as ti
+from harness.adapters import transformers_io as tio
+from harness.adapters import transformers_models as tm
+from harness.adapters.model_pool import ModelPool
+from harness.adapters.transformers_inputs import make_inputs
+from harness.adapters.transformers_probe import (  # noqa: F401 - re-exported for callers and tests
+    BUILD_SEED,
+    PROBE_VOCAB,
+    Defect,
+    NotDrivable,
+    Probe,
+    Unsupported,
+    _cached_sizes,
+    _scores,
+    _word_weight,
+    build_model,
+    find_path,
+    follow,
+    probe,
+)
 
 
 class TransformersAdapter(Adapter):
@@ -237,7 +249,7 @@ class TransformersAdapter(Adapter):
         ``test_on_batch`` / ``train_on_batch`` on ``make_inputs``'s dict, the logits output named by
         the labels' key (transformers' train/test_step match it by name); all under the model's
         dtype policy (harness/held.py)."""
-        from harness import held  # noqa: PLC0415
+        from harness import held
 
         runners = super().held_runners(model)
         p = self.probe()
@@ -250,5 +262,5 @@ class TransformersAdapter(Adapter):
 
             runners.update(held.keras_runners(model, inputs=lambda ids: make_inputs(model, ids), logits=logits,
                                               labels=lambda ids: {key: ids}))
-        policy = lambda: self.policy(self._dtype(model))  # noqa: E731
+        policy = lambda: self.policy(self._dtype(model))
         return {way: held.within(policy, factory) for way, factory in runners.items()}

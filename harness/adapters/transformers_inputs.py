@@ -16,9 +16,9 @@ import os
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-import inspect  # noqa: E402
+import inspect
 
-import tensorflow as tf  # noqa: E402
+import tensorflow as tf
 
 NOISE_SEED = (1234, 0)
 VISUAL_BOXES = 3     # LXMERT regions per example

@@ -162,7 +162,7 @@ def list_classes():
     return [entry(name) for name in _class_names()]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def entry(name):
     """The entry of one class (imports only that class's module)."""
     if not is_model_class(name):

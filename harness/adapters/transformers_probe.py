@@ -29,12 +29,12 @@ import os
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np
+import tensorflow as tf
 
-from harness.adapters import transformers_inputs as ti  # noqa: E402
-from harness.adapters import transformers_models as tm  # noqa: E402
-from harness.adapters.transformers_inputs import make_inputs  # noqa: E402
+from harness.adapters import transformers_inputs as ti
+from harness.adapters import transformers_models as tm
+from harness.adapters.transformers_inputs import make_inputs
 
 BUILD_SEED = 0
 PROBE_VOCAB = 97  # distinct from every other dimension of the tiny configs
@@ -363,7 +363,7 @@ def _probe(class_name):
         input_var, input_path = _find_input(model, ids, vocab)
         if input_var is None:
             defects.append(str(input_path))
-            has_head = not _raises(lambda: model.get_output_embeddings()) and model.get_output_embeddings() is not None
+            has_head = not _raises(lambda m=model: m.get_output_embeddings()) and model.get_output_embeddings() is not None
             mode = "tied" if has_head else "untied"
             found[mode] = (tie, model, input_path, input_path, None, False, has_head)
             break

@@ -60,7 +60,7 @@ class Source:
     for every case of a run); ``array()`` is a numpy copy, made on demand."""
 
     def __init__(self, rows, width, seed=0, variable=True):
-        import tensorflow as tf  # noqa: PLC0415
+        import tensorflow as tf
 
         self.rows, self.width = int(rows), int(width)
         self._array = None
@@ -87,7 +87,7 @@ def matrix_bytes(rows, width, itemsize=4):
 
 # -- floors and aliases ------------------------------------------------------------------
 def _floor_numpy(src, n):
-    import numpy as np  # noqa: PLC0415
+    import numpy as np
 
     a = src.array()
     keep = min(src.rows, n)
@@ -102,7 +102,7 @@ def _floor_numpy(src, n):
 
 
 def _floor_tf(src, n):
-    import tensorflow as tf  # noqa: PLC0415
+    import tensorflow as tf
 
     keep = min(src.rows, n)
     var = src.variable
@@ -115,14 +115,14 @@ def _floor_tf(src, n):
 
 
 def _alias_identity(src, n):
-    import tensorflow as tf  # noqa: PLC0415
+    import tensorflow as tf
 
     var = src.variable
     return lambda: tf.identity(var.read_value())
 
 
 def _alias_variable(src, n):
-    import tensorflow as tf  # noqa: PLC0415
+    import tensorflow as tf
 
     var = src.variable
     return lambda: tf.Variable(var.read_value())
@@ -131,7 +131,7 @@ def _alias_variable(src, n):
 # -- reference -------------------------------------------------------------------------------
 def _ref_eager(nonfinite):
     def prepare(src, n):
-        from reference import resize_matrix  # noqa: PLC0415
+        from reference import resize_matrix
 
         var = src.variable
         return lambda: resize_matrix(var, n, seed=0, nonfinite=nonfinite)
@@ -139,12 +139,12 @@ def _ref_eager(nonfinite):
     return prepare
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def graph_resize():
     """``resize_matrix`` as one ``tf.function`` with unknown dims (traced on its first call)."""
-    import tensorflow as tf  # noqa: PLC0415
+    import tensorflow as tf
 
-    from reference import resize_matrix  # noqa: PLC0415
+    from reference import resize_matrix
 
     return tf.function(lambda m, k: resize_matrix(m, k, seed=0), input_signature=[
         tf.TensorSpec([None, None], tf.float32), tf.TensorSpec([], tf.int32)])
@@ -157,14 +157,14 @@ def _ref_graph(src, n):
 
 
 def _ref_variable(src, n):
-    from reference import resize_variable  # noqa: PLC0415
+    from reference import resize_variable
 
     var = src.variable
     return lambda: resize_variable(var, n, seed=0)
 
 
 def _part_check(src, n):
-    import tensorflow as tf  # noqa: PLC0415
+    import tensorflow as tf
 
     keep = min(src.rows, n)
     var = src.variable
@@ -172,9 +172,9 @@ def _part_check(src, n):
 
 
 def _part_rng(src, n):
-    import tensorflow as tf  # noqa: PLC0415
+    import tensorflow as tf
 
-    from reference import truncated_normal_initializer  # noqa: PLC0415
+    from reference import truncated_normal_initializer
 
     init = truncated_normal_initializer(0.02, 0)
     return lambda: init([max(n - src.rows, 0), src.width], tf.float32)
@@ -184,7 +184,7 @@ def _part_rng(src, n):
 @contextlib.contextmanager
 def zero_init(*modules):
     """Build transformers models with zero initialisers (fast setup; the resize is not patched)."""
-    from transformers.modeling_tf_utils import keras  # noqa: PLC0415
+    from transformers.modeling_tf_utils import keras
 
     saved = [(m, m.get_initializer) for m in modules]
     try:
@@ -197,7 +197,7 @@ def zero_init(*modules):
 
 
 def _tiny_bert(vocab=8, width=8):
-    from transformers import BertConfig, TFBertForMaskedLM  # noqa: PLC0415
+    from transformers import BertConfig, TFBertForMaskedLM
 
     cfg = BertConfig(vocab_size=vocab, hidden_size=width, num_hidden_layers=1, num_attention_heads=1,
                      intermediate_size=8, max_position_embeddings=16)
@@ -211,7 +211,7 @@ def _hf_helper_v1(src, n):
 
 
 def _hf_helper_v2(src, n):
-    from transformers.modeling_tf_utils import keras  # noqa: PLC0415
+    from transformers.modeling_tf_utils import keras
 
     layer = keras.layers.Embedding(src.rows, src.width, embeddings_initializer="zeros", name="word_embeddings")
     layer.build((None,))
@@ -231,9 +231,9 @@ MODEL_CLASSES = {
 
 def build_hf_model(class_name, vocab, width):
     """A one-layer transformers model with a ``[vocab, width]`` vocabulary, zero-initialised."""
-    import importlib  # noqa: PLC0415
+    import importlib
 
-    import transformers  # noqa: PLC0415
+    import transformers
 
     model_type, config_name, extra = MODEL_CLASSES[class_name]
     module = importlib.import_module(f"transformers.models.{model_type}.modeling_tf_{model_type}")
@@ -248,7 +248,7 @@ def build_hf_model(class_name, vocab, width):
 
 def hf_matrices(model):
     """(input matrix variable, untied decoder variable or None) of a transformers model."""
-    from transformers.modeling_tf_utils import keras  # noqa: PLC0415
+    from transformers.modeling_tf_utils import keras
 
     layer = model.get_input_embeddings()
     inp = layer.embeddings if isinstance(layer, keras.layers.Embedding) else model._get_word_embedding_weight(layer)

@@ -42,7 +42,7 @@ def _log(message):
 
 
 def _versions():
-    import importlib.metadata as md  # noqa: PLC0415
+    import importlib.metadata as md
 
     out = {}
     for pkg in ("tensorflow-cpu", "tensorflow", "tf-keras", "transformers", "numpy"):
@@ -107,7 +107,7 @@ def _time_child(cfg):
 
 
 def _memory_child(cfg):
-    from harness.bench.memory import PeakMeter  # noqa: PLC0415
+    from harness.bench.memory import PeakMeter
 
     case, direction = bc.BY_NAME[cfg["case"]], cfg["direction"]
     rows, width = cfg["rows"], cfg["width"]
@@ -127,12 +127,12 @@ def _memory_child(cfg):
 def child_main(argv):
     cfg = json.loads(argv[0])
     t0 = time.perf_counter()
-    import tensorflow as tf  # noqa: PLC0415, F401
+    import tensorflow as tf  # noqa: F401
 
     out = {"import_tensorflow_s": round(time.perf_counter() - t0, 3)}
     if any(bc.BY_NAME[name].transformers for name in cfg.get("names", [])):
         t1 = time.perf_counter()
-        import transformers  # noqa: PLC0415, F401
+        import transformers  # noqa: F401
 
         out["import_transformers_s"] = round(time.perf_counter() - t1, 3)
     out.update(_time_child(cfg) if cfg["mode"] == "time" else _memory_child(cfg))

@@ -132,7 +132,8 @@ def render_markdown(raw):
         f"; started {raw.get('started_at')}, took {raw.get('duration_s')} s.", "",
         "Medians of repeated runs in one fresh process per shape (cases interleaved round by round, same "
         "source data); peak extra memory from one call per case in a fresh process (VmHWM reset after the "
-        "source is allocated; memory processes run with `TF_ENABLE_ONEDNN_OPTS=0` so TensorFlow's allocator does not pool freed buffers). Ratios compare medians of the same run. `alias.*` cases share the source "
+        "source is allocated; memory processes run with `TF_ENABLE_ONEDNN_OPTS=0` so TensorFlow's allocator "
+        "does not pool freed buffers). Ratios compare medians of the same run. `alias.*` cases share the source "
         "buffer (no copy) and are not floors; `part.*` cases are pieces of the reference's cost.", "",
         "## Targets", "", targets_table(raw["targets"]), "", "## Results", "",
     ]

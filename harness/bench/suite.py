@@ -114,7 +114,7 @@ def run_suite_timing(repeats=3, matrix="none", timeout_s=7200.0, log=print):
 
 def _extrapolate(sample_s):
     try:
-        from harness.adapters.transformers_models import list_classes  # noqa: PLC0415
+        from harness.adapters.transformers_models import list_classes
 
         supported = sum(e.status == "supported" for e in list_classes())
     except Exception:  # noqa: BLE001 - an estimate is optional

@@ -57,7 +57,7 @@ def register(subparsers, parser_class):
 
 
 def parse_shapes(text):
-    from harness.cli import UsageError  # noqa: PLC0415
+    from harness.cli import UsageError
 
     shapes = []
     for part in filter(None, (s.strip() for s in text.split(","))):
@@ -71,8 +71,8 @@ def parse_shapes(text):
 
 
 def options_from_args(args, argv=()):
-    from harness.bench import cases as bc  # noqa: PLC0415
-    from harness.cli import UsageError  # noqa: PLC0415
+    from harness.bench import cases as bc
+    from harness.cli import UsageError
 
     shapes = parse_shapes(args.shapes or (QUICK_SHAPES if args.quick else DEFAULT_SHAPES))
     delta = args.delta if args.delta is not None else (8 if args.quick else 1024)
@@ -94,7 +94,7 @@ def options_from_args(args, argv=()):
 
 
 def cmd_suite(args, argv):
-    from harness.bench import report, suite  # noqa: PLC0415
+    from harness.bench import report, suite
 
     out = args.out if args.out != "bench.json" else "suite-timing.json"
     result = suite.run_suite_timing(repeats=args.repeats or 3, matrix=args.suite_matrix, timeout_s=args.timeout,
@@ -110,7 +110,7 @@ def cmd_suite(args, argv):
 
 
 def cmd_bench(args, argv):
-    from harness.bench import measure, report  # noqa: PLC0415
+    from harness.bench import measure, report
 
     if args.suite:
         return cmd_suite(args, argv)

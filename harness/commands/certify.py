@@ -67,7 +67,7 @@ def _record_unmatched(report, entries):
 
 def cmd_certify(args, argv):
     from harness import certify
-    from harness.cli import UsageError, _prepare_report_dir, _signals, _raise_interrupt
+    from harness.cli import UsageError, _prepare_report_dir, _raise_interrupt, _signals
 
     for name, value in (("--timeout", args.timeout), ("--class-timeout", args.class_timeout)):
         if not (value > 0 and math.isfinite(value)):

@@ -31,8 +31,8 @@ def register(subparsers, parser_class):
 
 def load_reports(paths):
     """Load and validate every report; a bad one raises UsageError naming the file (one line)."""
-    from harness.cli import UsageError  # noqa: PLC0415
-    from harness.report.build import load_report  # noqa: PLC0415
+    from harness.cli import UsageError
+    from harness.report.build import load_report
 
     out = []
     for path in paths:
@@ -52,10 +52,10 @@ def load_reports(paths):
 
 
 def cmd_diff(args, argv):
-    from harness.cli import UsageError  # noqa: PLC0415
-    from harness.report import build, write_text_atomic  # noqa: PLC0415
-    from harness.report.diff import diff_reports, matrix, render_diff_markdown, render_matrix_markdown  # noqa: PLC0415
-    from harness.report.html import render_matrix_html  # noqa: PLC0415
+    from harness.cli import UsageError
+    from harness.report import build, write_text_atomic
+    from harness.report.diff import diff_reports, matrix, render_diff_markdown, render_matrix_markdown
+    from harness.report.html import render_matrix_html
 
     paths = [os.fspath(p) for p in args.reports]
     if not args.matrix and len(paths) != 2:

@@ -14,7 +14,7 @@ exit codes:
 
 
 def register(subparsers, parser_class):
-    import argparse  # noqa: PLC0415
+    import argparse
 
     golden = subparsers.add_parser("golden", help="regenerate or check the golden files",
                                    description="Golden cases: inputs, parameters and results of the reference "
@@ -37,14 +37,14 @@ def register(subparsers, parser_class):
 
 
 def _missing_action():
-    from harness.cli import UsageError  # noqa: PLC0415
+    from harness.cli import UsageError
 
     raise UsageError("golden needs an action: regen or check")
 
 
 def _directory(args, must_exist):
-    from harness.cli import UsageError  # noqa: PLC0415
-    from harness.golden.generate import default_dir  # noqa: PLC0415
+    from harness.cli import UsageError
+    from harness.golden.generate import default_dir
 
     directory = args.dir or default_dir()
     if must_exist and not os.path.isdir(directory):
@@ -53,8 +53,8 @@ def _directory(args, must_exist):
 
 
 def cmd_regen(args, argv):
-    from harness.cli import UsageError  # noqa: PLC0415
-    from harness.golden.generate import regen  # noqa: PLC0415
+    from harness.cli import UsageError
+    from harness.golden.generate import regen
 
     directory = _directory(args, must_exist=False)
     written, pruned = regen(directory, args.pattern, prune=args.prune)
@@ -69,9 +69,9 @@ def cmd_regen(args, argv):
 
 
 def cmd_check(args, argv):
-    from harness.cli import UsageError  # noqa: PLC0415
-    from harness.golden import GoldenFormatError  # noqa: PLC0415
-    from harness.golden.generate import check  # noqa: PLC0415
+    from harness.cli import UsageError
+    from harness.golden import GoldenFormatError
+    from harness.golden.generate import check
 
     directory = _directory(args, must_exist=True)
     try:

@@ -22,10 +22,10 @@ def register(subparsers, parser_class):
 
 
 def cmd_junit(args, argv):
-    from harness.cli import UsageError  # noqa: PLC0415
-    from harness.commands.diff import load_reports  # noqa: PLC0415
-    from harness.report import write_text_atomic  # noqa: PLC0415
-    from harness.report.junit import render_junit  # noqa: PLC0415
+    from harness.cli import UsageError
+    from harness.commands.diff import load_reports
+    from harness.report import write_text_atomic
+    from harness.report.junit import render_junit
 
     (report,) = load_reports([args.report])
     try:

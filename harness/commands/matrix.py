@@ -77,9 +77,9 @@ def environment_error_report(*, adapter, stage, message, requested, versions, lo
 
 
 def cmd_env_error(args, argv):
-    from harness.cli import UsageError  # noqa: PLC0415
-    from harness.report import write_report, write_text_atomic  # noqa: PLC0415
-    from harness.report.html import render_html  # noqa: PLC0415
+    from harness.cli import UsageError
+    from harness.report import write_report, write_text_atomic
+    from harness.report.html import render_html
 
     try:
         versions = json.loads(args.versions_json or "{}")

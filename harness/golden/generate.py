@@ -31,9 +31,9 @@ def select(names, pattern):
 
 
 def generated_by():
-    import tensorflow as tf  # noqa: PLC0415
+    import tensorflow as tf
 
-    from harness import __version__  # noqa: PLC0415
+    from harness import __version__
 
     return {"python": platform.python_version(), "tensorflow": tf.__version__, "numpy": np.__version__,
             "harness": __version__}
@@ -41,7 +41,7 @@ def generated_by():
 
 def generate(case):
     """``(meta, arrays)`` of a ``CaseDef`` computed by the reference."""
-    from reference.matrix import RANDOM_STREAM  # noqa: PLC0415 - how the reference draws new rows
+    from reference.matrix import RANDOM_STREAM
     arrays, expected = operations.get(case.operation).generate(dict(case.parameters), case.seed)
     meta = {"schema_version": store.SCHEMA_VERSION, "name": case.name, "operation": case.operation,
             "description": case.description, "parameters": dict(case.parameters), "seed": case.seed,

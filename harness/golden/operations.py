@@ -11,7 +11,7 @@ registered too; an RNN-cell operation would register the same way.
 """
 
 import dataclasses
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -49,7 +49,7 @@ def default_tolerance(dtype):
 
 
 def _tf():
-    import tensorflow as tf  # noqa: PLC0415 - lazy: the CLI stays fast
+    import tensorflow as tf
 
     return tf
 
@@ -79,7 +79,7 @@ def _bias_inputs(rng, layout, old, dtype):
 @register_operation("resize_matrix", check="golden.matrix_resize",
                     description="reference.resize_matrix(matrix, new, seed=resize_seed) on a [old, width] matrix")
 def resize_matrix_op(p, seed):
-    from reference import resize_matrix  # noqa: PLC0415
+    from reference import resize_matrix
 
     rng = np.random.default_rng(seed)
     matrix = _cast(rng.standard_normal((p["old"], p["width"])), p["dtype"])
@@ -91,7 +91,7 @@ def resize_matrix_op(p, seed):
 @register_operation("resize_bias", check="golden.bias_resize",
                     description="reference.resize_bias_dict(bias, new) on a bias dict of a layout")
 def resize_bias_op(p, seed):
-    from reference import resize_bias_dict  # noqa: PLC0415
+    from reference import resize_bias_dict
 
     rng = np.random.default_rng(seed)
     bias = _bias_inputs(rng, p["bias"], p["old"], p["dtype"])
@@ -105,7 +105,7 @@ def resize_bias_op(p, seed):
                     description="ReferenceCausalLM.resize_token_embeddings(new, seed=resize_seed) on a model "
                                 "holding the stored input/output/bias weights")
 def resize_model_op(p, seed):
-    from reference.causal_lm import ReferenceCausalLM, ReferenceConfig  # noqa: PLC0415
+    from reference.causal_lm import ReferenceCausalLM, ReferenceConfig
 
     rng = np.random.default_rng(seed)
     config = ReferenceConfig(vocab_size=p["old"], hidden_size=p["width"], tie_word_embeddings=p["tie"] == "tied",
@@ -141,8 +141,8 @@ def live_weights(model):
 @register_operation("pad_to_multiple_of",
                     description="reference.resize_matrix(matrix, padded_num_tokens(new, multiple), seed=resize_seed)")
 def pad_to_multiple_op(p, seed):
-    from reference import resize_matrix  # noqa: PLC0415
-    from reference.pad import padded_num_tokens  # noqa: PLC0415
+    from reference import resize_matrix
+    from reference.pad import padded_num_tokens
 
     rng = np.random.default_rng(seed)
     matrix = _cast(rng.standard_normal((p["old"], p["width"])), p["dtype"])
@@ -154,7 +154,7 @@ def pad_to_multiple_op(p, seed):
 @register_operation("mean_resize_matrix",
                     description="reference.mean_init.mean_resize_matrix(matrix, new, seed=resize_seed)")
 def mean_resize_op(p, seed):
-    from reference.mean_init import mean_resize_matrix  # noqa: PLC0415
+    from reference.mean_init import mean_resize_matrix
 
     rng = np.random.default_rng(seed)
     matrix = _cast(rng.standard_normal((p["old"], p["width"])), p["dtype"])
@@ -165,7 +165,7 @@ def mean_resize_op(p, seed):
 @register_operation("remap_matrix",
                     description="reference.remap.remap_matrix(old_vocab, new_vocab, matrix, seed=resize_seed)")
 def remap_op(p, seed):
-    from reference.remap import remap_matrix  # noqa: PLC0415
+    from reference.remap import remap_matrix
 
     rng = np.random.default_rng(seed)
     matrix = _cast(rng.standard_normal((len(p["old_vocab"]), p["width"])), p["dtype"])
@@ -175,7 +175,7 @@ def remap_op(p, seed):
 
 @register_operation("resize_width", description="reference.width.resize_width(matrix, new_width)")
 def resize_width_op(p, seed):
-    from reference.width import resize_width  # noqa: PLC0415
+    from reference.width import resize_width
 
     rng = np.random.default_rng(seed)
     matrix = _cast(rng.standard_normal((p["rows"], p["old_width"])), p["dtype"])

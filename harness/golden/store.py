@@ -34,7 +34,7 @@ class GoldenFormatError(ValueError):
 
 
 def _bfloat16():
-    import ml_dtypes  # noqa: PLC0415 - ships with TensorFlow
+    import ml_dtypes
 
     return np.dtype(ml_dtypes.bfloat16)
 

@@ -103,7 +103,7 @@ def case_to_dict(result):
 
 
 def _checks_of(results):
-    from harness import checks as registry  # noqa: PLC0415 - loads the suites
+    from harness import checks as registry
 
     used = {r.check for r in results}
     return [c.to_dict() for c in registry.all_checks() if c.id in used]
@@ -133,7 +133,7 @@ def build_report(*, results, planned_total, adapter, adapter_spec, runner, start
     ``results`` should hold one ``CaseResult`` per planned case (cases not run as ``skipped``);
     ``started_at``/``finished_at`` are datetimes or ISO-8601 strings (``finished_at`` may be None).
     """
-    from harness.versions import collect_versions  # noqa: PLC0415
+    from harness.versions import collect_versions
 
     results = list(results)
     counts = count(results)
@@ -205,7 +205,7 @@ def gate(report):
 # -- validation, loading, writing --------------------------------------------------
 @functools.lru_cache(maxsize=1)
 def _validator():
-    from jsonschema import Draft202012Validator  # noqa: PLC0415
+    from jsonschema import Draft202012Validator
 
     with open(SCHEMA_PATH, encoding="utf-8") as fh:
         schema = json.load(fh)
@@ -220,7 +220,7 @@ def load_schema():
 
 def validate_report(data):
     """Raise ``ValueError`` (one line, first error path) unless ``data`` matches the schema."""
-    from jsonschema.exceptions import best_match  # noqa: PLC0415
+    from jsonschema.exceptions import best_match
 
     errors = list(_validator().iter_errors(data))
     if errors:
@@ -245,7 +245,7 @@ def load_report(path):
     if os.path.isdir(path):
         plain = os.path.join(path, REPORT_JSON)
         path = plain if os.path.exists(plain) or not os.path.exists(plain + ".gz") else plain + ".gz"
-    import gzip  # noqa: PLC0415 - committed baselines of large certify runs are gzipped
+    import gzip
 
     opener = gzip.open if path.endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8") as fh:
@@ -258,7 +258,7 @@ def write_report(report, directory):
 
     Returns ``(json_path, md_path)``.
     """
-    from harness.report.markdown import render_markdown  # noqa: PLC0415
+    from harness.report.markdown import render_markdown
 
     data = validate_report(to_jsonable(report))
     directory = os.fspath(directory)

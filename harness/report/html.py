@@ -19,7 +19,7 @@ MAX_NA_IDS = 12
 
 @functools.lru_cache(maxsize=1)
 def _env():
-    import jinja2  # noqa: PLC0415
+    import jinja2
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.ChainableUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -38,7 +38,7 @@ def _json_text(value, indent=None):
 
 def _version():
     try:
-        from harness import __version__  # noqa: PLC0415
+        from harness import __version__
 
         return __version__
     except Exception:  # noqa: BLE001
@@ -71,7 +71,7 @@ def render_html(report):
 def render_matrix_html(reports, paths=None, *, title="Regression report: version matrix", mx=None):
     """The HTML page of the adapter x check x version matrix of ``reports`` and the diffs between
     consecutive runs of each adapter (see ``harness.report.diff.matrix``)."""
-    from harness.report.diff import INTRO, matrix  # noqa: PLC0415
+    from harness.report.diff import INTRO, matrix
 
     mx = mx if mx is not None else matrix(reports, paths)
     return _env().get_template("matrix.html.j2").render(

@@ -1,7 +1,6 @@
 """The adapter that plugs ToyLM into tf-resize-conformance (found via the entry point)."""
 
 import numpy as np
-import tensorflow as tf
 
 from harness.adapter import Adapter, Capabilities
 from toy_model_lib.model import BuggyToyLM, ToyLM
