@@ -15,7 +15,8 @@ PROG = "resize-conformance"
 def register(sub, parser_class):
     p = sub.add_parser("certify", help="certify every class of an adapter family (e.g. transformers)")
     p.add_argument("--adapter", required=True, metavar="FAMILY",
-                   help="'transformers' (every TF class in its auto mappings) or any single adapter name")
+                   help="'transformers' (every TF model class it exports), 'keras_hub' (every task class) "
+                        "or any single adapter name")
     which = p.add_mutually_exclusive_group()
     which.add_argument("--all", action="store_true", help="every class (the default)")
     which.add_argument("--model", action="append", default=[], metavar="CLASS",
