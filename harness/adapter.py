@@ -287,6 +287,24 @@ class Adapter:
         return held.traced_runners(self, model)
 
 
+def sgd_step_on_own_ids(call, model, ids, lr):
+    """One plain SGD step on every trainable variable of ``model``: the cross-entropy of
+    ``call(model, ids)``'s logits (computed in float32) against the ids themselves, so every
+    position trains its own token's row (and a tied head's softmax reaches every row).
+    Returns the loss. For adapters whose ``call`` gives ``[B, T, V]`` logits over the ids."""
+    import tensorflow as tf
+
+    ids = tf.convert_to_tensor(np.asarray(ids, np.int32))
+    variables = model.trainable_variables
+    with tf.GradientTape() as tape:
+        logits = tf.cast(call(model, ids), tf.float32)
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=ids, logits=logits))
+    for var, grad in zip(variables, tape.gradient(loss, variables)):
+        if grad is not None:
+            var.assign_sub(tf.cast(lr * tf.convert_to_tensor(grad), var.dtype))
+    return float(loss)
+
+
 def named_values(variables):
     """``{name: ndarray}`` of tf variables; a repeated name gets ``#2``, ``#3``... in tracking order."""
     out = {}

@@ -137,15 +137,14 @@ class SubjectRun:
 
 def run_all(subject_list, options, report_dir, jobs=1, on_subject=None, on_case=None):
     """Run every subject (``jobs`` at a time). Returns ``{name: SubjectRun}``; Ctrl-C stops them all."""
-    runs = {}
-    for s in subject_list:
-        runs[s.name] = SubjectRun(s, options, os.path.join(report_dir, "classes", safe_name(s.name)), on_case)
-    runnable = [runs[s.name] for s in subject_list if s.adapter_spec]
     from harness.isolation import WorkerPool
 
     workers = WorkerPool() if options.get("warm_workers", True) else None
-    for r in runs.values():
-        r.options = dict(r.options, pool=workers)
+    run_options = dict(options, pool=workers)
+    runs = {}
+    for s in subject_list:
+        runs[s.name] = SubjectRun(s, run_options, os.path.join(report_dir, "classes", safe_name(s.name)), on_case)
+    runnable = [runs[s.name] for s in subject_list if s.adapter_spec]
     try:
         _run_subjects(runnable, jobs, on_subject)
     finally:

@@ -26,20 +26,17 @@ class Scenarios:
         self.run_seed = int(run_seed)
         self.keep = keep
         self._done = collections.OrderedDict()
-        self.stats = {"made": 0, "shared": 0}
 
     def get(self, ctx, name, params, make):
         key = (name, repr(sorted(params.items())))
         if key in self._done:
             self._done.move_to_end(key)
-            self.stats["shared"] += 1
             return self._done[key]
         seed = zlib.crc32(f"{self.run_seed}:{key}".encode())
         own = CheckContext(ctx.adapter, ctx.caps, seed, workdir=ctx._workdir)
         own.begin_example(params)
         result = make(own)  # on an exception nothing is kept: the next case recomputes it
         self._done[key] = result  # its models stay out of the adapter's pool while kept
-        self.stats["made"] += 1
         while len(self._done) > self.keep:
             self._done.popitem(last=False)
         return result

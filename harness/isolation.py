@@ -83,7 +83,6 @@ class _Worker:
         self.selector = selectors.DefaultSelector()
         self.selector.register(self.proc.stdout, selectors.EVENT_READ)
         self.pending = b""
-        self.classes = 1
         self.send(config)
         self.hello = self.receive(startup_timeout_s)
 
@@ -91,7 +90,6 @@ class _Worker:
         """Warm reuse: the next class's config; returns its ``plan`` (or ``fatal``/``polluted``) or None."""
         self.send(config)
         self.hello = self.receive(timeout_s)
-        self.classes += 1
         return self.hello
 
     def send(self, message):
@@ -214,7 +212,6 @@ class IsolatedRunner:
         self.profile = None
         self._worker = None
         self._plan = None
-        self.polluted = None  # what a warm worker reported when it could not be reused
         self.caps = None
         self.adapter = None
 
@@ -240,7 +237,6 @@ class IsolatedRunner:
             return worker
         if hello is not None and hello.get("type") == "polluted":
             self.pool.stats["polluted"] += 1
-            self.polluted = hello.get("message")
         worker.kill()
         return None
 

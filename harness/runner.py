@@ -194,7 +194,7 @@ class Runner:
             return CaseResult(case.id, case.check.id, case.kind, case.params, "not_applicable",
                               case.na_reason)
         ctx = CheckContext(CheckedAdapter(self.adapter), self.caps, self.case_seed(case), workdir=tmp_root,
-                           scenarios=self.scenarios if case.kind == "example" else Scenarios(self.seed))
+                           scenarios=self.scenarios if case.kind == "example" else None)
         drawn = {}
         before = shared_state(self.adapter)
         saved = {k: copy.deepcopy(v) for k, v in vars(self.adapter).items()

@@ -24,7 +24,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 import numpy as np
 import tensorflow as tf
 
-from harness.adapter import Adapter, Capabilities
+from harness.adapter import Adapter, Capabilities, sgd_step_on_own_ids
 from harness.adapters import keras_hub_models as km
 from harness.adapters.keras_hub_models import NotBuildable, Unsupported  # noqa: F401 - re-exported
 
@@ -251,12 +251,4 @@ class KerasHubAdapter(Adapter):
         return model
 
     def train_step(self, model, ids, lr=0.5):
-        ids = tf.convert_to_tensor(np.asarray(ids, np.int32))
-        variables = model.trainable_variables
-        with tf.GradientTape() as tape:
-            logits = tf.cast(self.call(model, ids), tf.float32)
-            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=ids, logits=logits))
-        for var, grad in zip(variables, tape.gradient(loss, variables)):
-            if grad is not None:
-                var.assign_sub(tf.cast(lr * tf.convert_to_tensor(grad), var.dtype))
-        return float(loss)
+        return sgd_step_on_own_ids(self.call, model, ids, lr)

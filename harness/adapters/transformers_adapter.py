@@ -14,7 +14,7 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 import numpy as np
 import tensorflow as tf
 
-from harness.adapter import Adapter, Capabilities, named_values
+from harness.adapter import Adapter, Capabilities, named_values, sgd_step_on_own_ids
 from harness.adapters import transformers_inputs as ti
 from harness.adapters import transformers_io as tio
 from harness.adapters import transformers_models as tm
@@ -227,15 +227,7 @@ class TransformersAdapter(Adapter):
         return model, report
 
     def train_step(self, model, ids, lr=0.5):
-        ids = tf.convert_to_tensor(np.asarray(ids, np.int32))
-        variables = model.trainable_variables
-        with tf.GradientTape() as tape:
-            logits = tf.cast(self.call(model, ids), tf.float32)
-            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=ids, logits=logits))
-        for var, grad in zip(variables, tape.gradient(loss, variables)):
-            if grad is not None:
-                var.assign_sub(lr * tf.cast(tf.convert_to_tensor(grad), var.dtype))
-        return float(loss)
+        return sgd_step_on_own_ids(self.call, model, ids, lr)
 
     def assign(self, model, which, values):
         target = self.handles(model)[which]
