@@ -73,6 +73,8 @@ class SubjectRun:
         self.error = None
         self.unsupported = None
         self.duration_s = 0.0
+        self.resumed = False   # the report is an earlier run's (``--resume``)
+        self.resume_miss = ""  # why an earlier report could not be reused
         self.stop = threading.Event()
 
     def run(self):
@@ -81,10 +83,17 @@ class SubjectRun:
 
         o = self.options
         start = time.perf_counter()
+        xfails = tuple(o["xfails_for"](self.subject.name))
+        if o.get("resume"):
+            kept, why = reusable_report(self.report_dir, o, xfails)
+            if kept is not None:
+                self.report, self.resumed, self.duration_s = kept, True, kept["run"]["duration_s"]
+                return self
+            self.resume_miss = why
         started_at = dt.datetime.now().astimezone()
         runner = IsolatedRunner(self.subject.adapter_spec, seed=o["seed"], profile=o["profile"],
                                 timeout_s=o["timeout_s"], select=o["select"], shrink=o["shrink"],
-                                expected_failures=o["xfails_for"](self.subject.name), pool=o.get("pool"))
+                                expected_failures=xfails, pool=o.get("pool"))
         try:
             plan = runner.plan()
         except WorkerError as exc:
@@ -110,7 +119,8 @@ class SubjectRun:
                 adapter_spec=self.subject.adapter_spec, runner=runner, started_at=started_at,
                 finished_at=None if partial else dt.datetime.now().astimezone(), partial=partial,
                 command=o["command"], expected_failures_path=o["expected_failures_path"])
-            write_report(self.report, self.report_dir)
+            self.report["run"]["options"]["expected_failures_digest"] = xfails_digest(xfails)
+            write_report(self.report, self.report_dir, validate=final)
 
         try:
             for i, case in enumerate(plan):
@@ -126,6 +136,7 @@ class SubjectRun:
             out_of_time = not interrupted and any(r is None and not c.na_reason for c, r in zip(plan, results))
             pending = ("not run: interrupted" if interrupted else
                        f"not run: the class exceeded its {o['class_timeout_s']:g}s budget")
+            runner.timeout_s = o["timeout_s"]  # the report records the option, not the last case's budget
             write(interrupted or out_of_time, pending, final=True)
             if out_of_time:
                 self.error = f"exceeded the per-class budget of {o['class_timeout_s']:g}s"
@@ -133,6 +144,52 @@ class SubjectRun:
             runner.close()
             self.duration_s = time.perf_counter() - start
         return self
+
+
+def xfails_digest(xfails):
+    """A digest of the manifest entries that apply to one subject (they decide its statuses)."""
+    import hashlib
+
+    return hashlib.sha256(repr(sorted(map(repr, xfails))).encode()).hexdigest()[:16]
+
+
+_REUSE_SAME = (("seed",), ("options", "profile"), ("options", "timeout_s"), ("options", "select"),
+               ("options", "shrink"))
+_REUSE_VERSIONS = ("harness_source", "python", "tensorflow", "tf_keras", "keras", "transformers", "numpy",
+                   "hypothesis", "keras_hub")
+
+
+def reusable_report(report_dir, options, xfails):
+    """``(report, "")`` if ``report_dir`` holds a finished report of this subject made by the same
+    code, library versions, options and manifest entries; else ``(None, why not)``."""
+    from harness.report import load_report
+    from harness.versions import collect_versions
+
+    path = os.path.join(report_dir, "report.json")
+    if not os.path.exists(path):
+        return None, "no earlier report"
+    try:
+        old = load_report(path)
+    except (OSError, ValueError) as exc:
+        return None, f"unreadable earlier report ({str(exc).splitlines()[0]})"
+    run = old["run"]
+    if old.get("partial"):
+        return None, "the earlier run did not finish"
+    want = {"seed": options["seed"], "options": {"profile": options["profile"], "timeout_s": options["timeout_s"],
+                                                 "select": list(options["select"]), "shrink": options["shrink"]}}
+    for keys in _REUSE_SAME:
+        a, b = run, want
+        for k in keys:
+            a, b = (a or {}).get(k), (b or {}).get(k)
+        if a != b:
+            return None, f"run.{'.'.join(keys)} differs ({a!r}, now {b!r})"
+    now = collect_versions()
+    for key in _REUSE_VERSIONS:
+        if run["versions"].get(key) != now.get(key):
+            return None, f"{key} differs ({run['versions'].get(key)!r}, now {now.get(key)!r})"
+    if run["options"].get("expected_failures_digest") != xfails_digest(xfails):
+        return None, "the manifest entries for this class changed"
+    return old, ""
 
 
 def run_all(subject_list, options, report_dir, jobs=1, on_subject=None, on_case=None):

@@ -328,7 +328,7 @@ class _Session:
             return None
         report = _decorate(self.report(partial=partial, pending=pending), self)
         try:
-            write_report(report, self.args.report_dir)
+            write_report(report, self.args.report_dir, validate=final)
             if getattr(self.args, "html", False) and final:
                 from harness.report.html import render_html
 

@@ -14,7 +14,7 @@ DEFAULT_WIDTH = 8
 CONDITION_SALT = 0xC0DE
 
 
-SCENARIOS_KEPT = 16  # shared scenarios a runner keeps (tiny models: a few MB each)
+SCENARIOS_KEPT = 32  # shared scenarios a runner keeps (tiny models: a few MB each)
 
 
 class Scenarios:
@@ -31,14 +31,19 @@ class Scenarios:
         key = (name, repr(sorted(params.items())))
         if key in self._done:
             self._done.move_to_end(key)
-            return self._done[key]
+            return self._done[key][0]
         seed = zlib.crc32(f"{self.run_seed}:{key}".encode())
         own = CheckContext(ctx.adapter, ctx.caps, seed, workdir=ctx._workdir)
         own.begin_example(params)
-        result = make(own)  # on an exception nothing is kept: the next case recomputes it
-        self._done[key] = result  # its models stay out of the adapter's pool while kept
+        try:
+            result = make(own)
+        except BaseException:
+            own.release()  # nothing is kept: the next case recomputes it
+            raise
+        self._done[key] = (result, own)  # its models stay out of the adapter's pool while kept
         while len(self._done) > self.keep:
-            self._done.popitem(last=False)
+            _, (_, evicted) = self._done.popitem(last=False)
+            evicted.release()  # back to the adapter's pool (restored before any reuse)
         return result
 
 

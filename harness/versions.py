@@ -49,6 +49,36 @@ def _harness_version():
         return None
 
 
+SOURCE_PACKAGES = ("harness", "suites", "reference", "keras_hub_resize", "golden")
+# code that presents results but does not decide them (commands, report writers, benchmarks)
+SOURCE_EXCLUDED = ("harness/cli.py", "harness/commands", "harness/certify.py", "harness/report", "harness/bench",
+                   "harness/api.py", "harness/pytest_plugin.py", "harness/mutant_index.py", "harness/shard.py")
+
+
+@functools.lru_cache(maxsize=1)
+def source_digest():
+    """sha256 (16 hex digits) of the sources that decide a case's result (checks, harness runner
+    and adapters, reference, golden files; not the commands and report writers): which code made a
+    report, so that ``certify --resume`` reuses a class report only if the same code made it."""
+    import hashlib
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    digest = hashlib.sha256()
+    for package in SOURCE_PACKAGES:
+        base = os.path.join(root, package)
+        for folder, dirs, files in os.walk(base):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__"
+                             and os.path.relpath(os.path.join(folder, d), root) not in SOURCE_EXCLUDED)
+            for name in sorted(f for f in files if f.endswith((".py", ".json", ".toml"))):
+                path = os.path.join(folder, name)
+                if os.path.relpath(path, root) in SOURCE_EXCLUDED:
+                    continue
+                digest.update(os.path.relpath(path, root).encode() + b"\0")
+                with open(path, "rb") as fh:
+                    digest.update(fh.read() + b"\0")
+    return digest.hexdigest()[:16]
+
+
 def collect_versions():
     """``{python, tensorflow, tf_keras, keras, transformers, numpy, hypothesis, harness, platform}``;
     a package that is not installed is ``None``. Never raises. Cached per process (a fresh copy each call)."""
@@ -61,6 +91,7 @@ def _collect():
     for key, names in _DISTRIBUTIONS.items():
         versions[key] = _dist_version(*names)
     versions["harness"] = _harness_version()
+    versions["harness_source"] = source_digest()
     from harness.isolation import WORKER_ONEDNN_DEFAULT
 
     versions["worker_tf_enable_onednn_opts"] = os.environ.get("TF_ENABLE_ONEDNN_OPTS", WORKER_ONEDNN_DEFAULT)

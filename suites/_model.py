@@ -25,12 +25,26 @@ def snapshot(adapter, model):
 
 
 def resized(ctx, p):
-    """Build from params, resize to ``p['new']``; return (model, before, after) snapshots."""
+    """``(model, before, after)``: built from ``p`` (conditioned), snapshot, resized to ``p['new']``,
+    snapshot. One shared scenario ("resized") per parameter set: callers only observe the model
+    (forwards, reads, a probe that restores what it assigns); a check that trains, saves or resizes
+    again builds its own."""
+    return ctx.scenario("resized", p, lambda own: _build_and_resize(own, p))
+
+
+def _build_and_resize(ctx, p):
     a = ctx.adapter
     model = ctx.build(p)
     before = snapshot(a, model)
     a.resize(model, p["new"])
     return model, before, snapshot(a, model)
+
+
+def fresh_build(ctx, p, vocab_size):
+    """The library's own build of ``p`` at ``vocab_size``, unconditioned (the independent reference
+    for "as built"); one shared scenario ("fresh") per parameter set and size, read only."""
+    return ctx.scenario("fresh", {**p, "vocab_size": int(vocab_size)},
+                        lambda own: own.build(p, vocab_size=vocab_size, condition=False))
 
 
 def needs_tie_mode(mode):

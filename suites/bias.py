@@ -35,7 +35,7 @@ def _resized(ctx, p):
        applies=_has_bias_layout, essential=("bias",),
        property="Every bias entry is resized on its last axis to N, keeping its rank and leading dims.",
        why="A bias left at the old size breaks the logits add; a [1, V] turned [V] breaks checkpoints.")
-def all_keys(ctx, p):
+def all_keys_resized(ctx, p):
     model, before, info, after = _resized(ctx, p)
     expect(after.bias is not None and set(after.bias) == set(before.bias),
            "bias keys changed by the resize", expected=sorted(before.bias),
@@ -48,7 +48,7 @@ def all_keys(ctx, p):
        applies=_has_bias_layout, essential=("bias",),
        property="Bias values of kept tokens are unchanged and entries of new tokens are exactly zero.",
        why="A non-zero new bias shifts the probability of new tokens before any training.")
-def prefix_zero(ctx, p):
+def prefix_kept_new_zero(ctx, p):
     model, before, info, after = _resized(ctx, p)
     keep = min(p["old"], p["new"])
     for key, old in before.bias.items():
@@ -64,7 +64,7 @@ def prefix_zero(ctx, p):
        property="Each bias entry keeps its variable name, dtype and trainable flag through the resize.",
        why="A frozen bias (e.g. BART's final_logits_bias) that becomes trainable, or a renamed one, breaks fine-tuning "
            "and loading.")
-def names_trainability(ctx, p):
+def names_and_trainability_kept(ctx, p):
     model, before, info, after = _resized(ctx, p)
     new_info = ctx.adapter.read_bias_info(model)
     for key, meta in info.items():

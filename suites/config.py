@@ -2,16 +2,16 @@
 
 from harness.checks import check
 from harness.compare import expect
+from suites._model import resized
 from suites._params import GROW_CASES, SHRINK_CASES, strategy
 
 
 @check("config.vocab_size_updated", cases=GROW_CASES[:2] + SHRINK_CASES[:2], strategy=strategy("any"),
        property="After a resize to N, config.vocab_size and every cached per-layer vocab size equal N.",
        why="A stale config saves a checkpoint that cannot be reloaded and mis-sizes losses and generation.")
-def config_updated(ctx, p):
+def vocab_size_updated(ctx, p):
     a = ctx.adapter
-    model = ctx.build(p)
-    a.resize(model, p["new"])
+    model = resized(ctx, p)[0]
     got = a.read_config_vocab_size(model)
     expect(got == p["new"], f"config.vocab_size is {got}, expected {p['new']}",
            expected=p["new"], observed=got)

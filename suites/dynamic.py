@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from harness.checks import check
 from harness.compare import expect_close, expect_ok, expect_shape
+from suites._model import resized
 from suites._params import GROW_CASES, SHRINK_CASES, strategy
 
 TOL = {"float32": 1e-5, "float16": 2e-3, "bfloat16": 2e-2}
@@ -15,10 +16,9 @@ TOL = {"float32": 1e-5, "float16": 2e-3, "bfloat16": 2e-2}
        strategy=strategy("any"), requires=("graph_forward",),
        property="After resize, a tf.function with a [None, None] id signature traces and matches eager logits.",
        why="Serving and Keras fit run the model as a graph; a resize that only works eagerly breaks deployment.")
-def traced_forward(ctx, p):
+def traced_forward_unknown_shape(ctx, p):
     a = ctx.adapter
-    model = ctx.build(p)
-    a.resize(model, p["new"])
+    model = resized(ctx, p)[0]
     fn = tf.function(lambda ids: a.call(model, ids), autograph=getattr(a, "graph_autograph", True),
                      input_signature=[tf.TensorSpec([None, None], tf.int32)])
     ids_a = ctx.ids(p["new"], batch=2, length=5)

@@ -9,7 +9,7 @@ from suites._params import GROW_CASES, SHRINK_CASES, strategy
 @check("function.kept_logits_unchanged", cases=GROW_CASES + SHRINK_CASES[:2], strategy=strategy("any"),
        property="For ids < min(old, new), logits[..., :min(old, new)] are the same before and after resize.",
        why="Adding tokens must not change what the model predicts among the tokens it already had.")
-def kept_logits(ctx, p):
+def kept_logits_unchanged(ctx, p):
     a = ctx.adapter
     model = ctx.build(p)
     keep = min(p["old"], p["new"])

@@ -4,7 +4,7 @@ import numpy as np
 
 from harness.checks import check
 from harness.compare import expect, expect_close, expect_dtype, expect_ok, expect_shape
-from suites._model import as_f64, resized, snapshot
+from suites._model import as_f64, fresh_build, resized, snapshot
 from suites._params import DTYPE_CASES, GROW_CASES, strategy
 
 DTYPES = ("float32", "float16", "bfloat16")
@@ -14,7 +14,7 @@ SCALE_Z = 6.0  # standard errors allowed between new rows and a fresh build (see
 @check("grow.shape", cases=GROW_CASES, strategy=strategy("grow"),
        property="After growing to N rows, the input (and output) matrix is [N, width].",
        why="A wrong row count breaks every lookup of the new tokens or silently drops old ones.")
-def grow_shape(ctx, p):
+def shape(ctx, p):
     model, before, after = resized(ctx, p)
     width = before.input.shape[1]
     expect_shape(after.input, [p["new"], width], "input matrix")
@@ -25,7 +25,7 @@ def grow_shape(ctx, p):
 @check("grow.prefix_preserved", cases=GROW_CASES, strategy=strategy("grow"),
        property="After growing, the first old rows of the input and output matrices are bit-identical.",
        why="Resize must not perturb trained embeddings of the existing vocabulary.")
-def grow_prefix(ctx, p):
+def prefix_preserved(ctx, p):
     model, before, after = resized(ctx, p)
     old = p["old"]
     expect(after.input.shape[0] >= old, "input matrix lost rows",
@@ -42,9 +42,9 @@ def grow_prefix(ctx, p):
                 "the sample sizes justify.",
        why="Rows padded with -1, zeros, garbage or drawn at the wrong scale poison training and the logits of "
            "new tokens; a resize that agrees with its own config value can still disagree with the model.")
-def grow_new_rows_initialised(ctx, p):
+def new_rows_initialised(ctx, p):
     model, before, after = resized(ctx, p)
-    fresh = snapshot(ctx.adapter, ctx.build(p, vocab_size=p["new"], condition=False))
+    fresh = snapshot(ctx.adapter, fresh_build(ctx, p, p["new"]))
     mats = [("input", after.input, fresh.input)]
     if after.output is not None and not after.tied:
         mats.append(("output", after.output, fresh.output))
@@ -95,7 +95,7 @@ def expect_scale_of_fresh_build(new_rows, built, what):
        strategy=strategy("grow", dtypes=DTYPES), essential=("dtype",),
        property="Growing keeps the dtype of the input, output and bias weights.",
        why="A float16/bfloat16 model silently upcast to float32 doubles memory and breaks mixed precision.")
-def grow_dtype(ctx, p):
+def dtype_preserved(ctx, p):
     model, before, after = resized(ctx, p)
     expect_dtype(after.input, before.input.dtype, "input matrix")
     expect_dtype(after.input, p["dtype"], "input matrix")
@@ -109,7 +109,7 @@ def grow_dtype(ctx, p):
 @check("grow.new_ids_usable", cases=GROW_CASES, strategy=strategy("grow"),
        property="After growing, a forward pass on ids in [old, new) works and gives finite [B, T, new] logits.",
        why="The point of growing is to use the new tokens; a stale size check or short head breaks them.")
-def grow_new_ids(ctx, p):
+def new_ids_usable(ctx, p):
     model, before, after = resized(ctx, p)
     ids = ctx.ids_covering(p["old"], p["new"])
     logits = expect_ok(lambda: ctx.adapter.forward(model, ids), "forward on new ids")

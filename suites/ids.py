@@ -11,7 +11,7 @@ from suites._params import GROW_CASES, SHRINK_CASES, strategy
        property="After a resize to N, a forward pass on id N, on an old id >= N, or on -1 raises one of the "
                 "adapter's documented id errors; the same ids holding N - 1 instead run.",
        why="A lookup that clips or wraps ids returns a wrong token's vector silently (GPU gathers return zeros).")
-def out_of_range(ctx, p):
+def out_of_range_rejected(ctx, p):
     a, n = ctx.adapter, p["new"]
     model = ctx.build(p)
     expect_ok(lambda: a.resize(model, n), f"resize {p['old']} -> {n}")

@@ -32,7 +32,7 @@ def _to_numpy(value):
 @check("matrix.graph_unknown_dims", cases=MATRIX_CASES, strategy=_strategy(), requires=("matrix_resize",),
        property="resize_matrix runs inside tf.function with [None, None] matrix and scalar size, and keeps the prefix.",
        why="Resize inside exported graphs or distributed steps must not need static shapes or eager values.")
-def graph_unknown(ctx, p):
+def graph_unknown_dims(ctx, p):
     a = ctx.adapter
     src = _source(ctx, p)
     fn = tf.function(lambda m, n: a.resize_matrix(m, n), input_signature=[
@@ -77,7 +77,7 @@ def dtype_preserved(ctx, p):
        property="NaN/Inf in kept rows is rejected with one of the adapter's documented errors (leaving the source "
                 "variable untouched) or copied as is; it never becomes finite nor spreads to new rows.",
        why="Silently replacing NaN hides a corrupted checkpoint; spreading it poisons every new token.")
-def nonfinite(ctx, p):
+def nonfinite_not_laundered(ctx, p):
     a = ctx.adapter
     clean = _source(ctx, p)
     keep = min(p["old"], p["new"])

@@ -141,7 +141,7 @@ def _finite(what, rows):
                 "scale x the old rows' covariance by a p=1e-6 chi-square test (scale = 1e-9, the spec's).",
        why="Rows far from the old distribution (a zero-mean init, the other matrix's statistics, "
            "unscaled noise) make new tokens dominate or vanish from the softmax.")
-def near_mean(ctx, p):
+def new_rows_near_mean(ctx, p):
     model, before, after = _mean_resized(ctx, p)
     eps = EPS.get(p["dtype"], 2.0**-7)
     for what, old, new in _matrices(before, after):
@@ -203,7 +203,7 @@ def _expect_covariance_scale(what, old, new, mu):
                 "are distinct samples, not one repeated vector.",
        why="Mean-resizing samples around the mean so new tokens are distinguishable; identical rows get "
            "identical gradients and never separate.")
-def sampled(ctx, p):
+def sampled_not_constant(ctx, p):
     model, before, after = _mean_resized(ctx, p)
     for what, _old, new in _matrices(before, after):
         _finite(what, new)
@@ -217,7 +217,7 @@ def sampled(ctx, p):
        property="When the covariance is not positive definite (rows <= width, identical rows, one row), "
                 "every new row is the old rows' mean (float32 statistics, cast), never NaN.",
        why="A Cholesky of a singular covariance yields NaN rows; a half-precision sum overflows or rounds.")
-def fallback(ctx, p):
+def fallback_is_mean(ctx, p):
     model, before, after = _mean_resized(ctx, p)
     eps = EPS.get(p["dtype"], 2.0**-7)
     for what, old, new in _matrices(before, after):
@@ -232,7 +232,7 @@ def fallback(ctx, p):
        requires=REQUIRES, essential=("dtype",),
        property="The same seed gives bit-identical new rows; another seed gives other rows (PD case).",
        why="A resize that cannot be reproduced cannot be debugged, and CI results flip between runs.")
-def deterministic(ctx, p):
+def deterministic_under_seed(ctx, p):
     first, again, other = (_mean_resized(ctx, p, seed=s)[2].input[p["old"]:] for s in (5, 5, 6))
     expect_close(again, first, "new input rows of two resizes with the same seed")
     expect(not np.array_equal(first, other), "seeds 5 and 6 gave identical new rows: the seed is ignored "

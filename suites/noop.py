@@ -36,7 +36,7 @@ def _assert_untouched(ctx, model, before, handles_before, what):
 @check("noop.none_returns_current", cases=NOOP_CASES, strategy=_noop_strategy,
        property="resize(None) returns the current input embeddings and changes nothing.",
        why="Callers use resize(None) to fetch the embeddings; it must never rebuild or reinitialise them.")
-def noop_none(ctx, p):
+def none_returns_current(ctx, p):
     a = ctx.adapter
     model = ctx.build(p)
     before, handles = snapshot(a, model), dict(a.handles(model))
@@ -53,7 +53,7 @@ def noop_none(ctx, p):
 @check("noop.same_size_identity", cases=NOOP_CASES, strategy=_noop_strategy,
        property="Resizing to the current size keeps the same variables, values, config and tie.",
        why="A same-size resize that rebuilds variables breaks optimizer slots, ties and checkpoints.")
-def noop_same(ctx, p):
+def same_size_identity(ctx, p):
     a = ctx.adapter
     model = ctx.build(p)
     before, handles = snapshot(a, model), dict(a.handles(model))

@@ -78,7 +78,7 @@ def matches_reference(ctx, p):
        requires=("output_embeddings",),
        property="After resize the tie state (same variable or not) is what it was, as in the reference.",
        why="The reference keeps a tie by identity and an untied head separate; any other outcome is a defect.")
-def tie_matches(ctx, p):
+def tie_matches_reference(ctx, p):
     before, after, _ = _run(ctx, p)
     expect(after.tied == before.tied, f"tie state changed by the resize: tied={before.tied} -> {after.tied}",
            expected={"tied": before.tied}, observed={"tied": after.tied})
@@ -93,7 +93,7 @@ def _has_bias(caps, params):
        property="After resize every bias entry equals the reference resize: same keys and shapes, kept "
                 "values, new entries zero.",
        why="A bias that differs from the spec shifts the scores of kept or new tokens.")
-def bias_matches(ctx, p):
+def bias_matches_reference(ctx, p):
     before, after, (_, _, bias) = _run(ctx, p)
     expect(before.bias, "the model has no bias to compare (adapter problem)")
     expect(after.bias is not None and set(after.bias) == set(bias), "bias keys differ from the reference",

@@ -86,7 +86,7 @@ def config_records_padded(ctx, p):
 @check("pad.bad_multiple_rejected", cases=BAD_CASES, requires=("pad_to_multiple_of",),
        property="A zero, negative, bool, float, string or NaN pad_to_multiple_of raises and changes nothing.",
        why="Coercing 2.5 to 2 or True to 1 silently picks a size the user did not ask for.")
-def bad_multiple(ctx, p):
+def bad_multiple_rejected(ctx, p):
     a = ctx.adapter
     model = ctx.build(p)
     before, handles = snapshot(a, model), dict(a.handles(model))

@@ -87,7 +87,7 @@ def _remapped(ctx, p, initializer=None):
        property="After a remap, the row (input, untied output) and bias entry of every shared token are its "
                 "old ones, bit-exact, at its new position; bias entries of new tokens are 0.",
        why="A warm start that copies rows by position gives every reshuffled token another token's vector.")
-def rows_follow(ctx, p):
+def rows_follow_tokens(ctx, p):
     model, before, after, old, new = _remapped(ctx, p)
     where = {t: i for i, t in enumerate(old)}
     pairs = [(where[t], j) for j, t in enumerate(new) if t in where]
@@ -111,7 +111,7 @@ def rows_follow(ctx, p):
        property="With an initializer returning fixed values for shape [len(new), H], each new token's row is "
                 "that initializer's row at the token's new index (input and untied output).",
        why="Rows of new tokens must come from the requested initializer, not zeros, -1 or a stale row.")
-def unmatched_rows(ctx, p):
+def unmatched_rows_from_initializer(ctx, p):
     init, values = constant_init(ctx, p, p["new"])
     model, before, after, old, new = _remapped(ctx, p, initializer=init)
     fresh = [j for j, t in enumerate(new) if t not in set(old)]
@@ -161,7 +161,7 @@ def _bad_vocabs(ctx, p, old, new):
                 "not the row count, or a missing file raises and changes nothing.",
        why="Duplicates make the mapping ambiguous (Keras silently keeps one); a wrong old vocabulary moves "
            "every row to the wrong token.")
-def bad_vocab(ctx, p):
+def bad_vocab_rejected(ctx, p):
     a = ctx.adapter
     model = ctx.build(p)
     old, new = _bad_vocabs(ctx, p, *vocabularies(ctx, p))
@@ -222,7 +222,7 @@ def _no_warmstart(caps, params):
        property="For duplicate-free vocabularies and a Constant initializer, remap_matrix equals "
                 "tf_keras.utils.warmstart_embedding_matrix exactly (shape, dtype, values).",
        why="Differential check against the documented Keras utility: same inputs, same warm-started matrix.")
-def matches_keras(ctx, p):
+def matches_keras_warmstart(ctx, p):
     import tf_keras
 
     a = ctx.adapter

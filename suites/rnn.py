@@ -81,7 +81,7 @@ def _grown_run(ctx, p, zero_new_state):
                 "unchanged, whatever the initial state of the new units.",
        why="Growth must add capacity without changing what the network computes; slicing kernel[:, :g*U] "
            "instead of per gate block mixes gates and changes every output.")
-def grow_preserves(ctx, p):
+def grow_preserves_old_units(ctx, p):
     before, after = _grown_run(ctx, p, zero_new_state=False)
     expect_close(after[..., : p["units"]], before, "outputs of the old units before vs after growth",
                  atol=2e-5, rtol=1e-5)
@@ -90,7 +90,7 @@ def grow_preserves(ctx, p):
 @check("rnn.new_units_stay_zero", cases=GROW_CASES, strategy=_strategy("grow"), requires=REQUIRES,
        property="From a zero initial state, the units added by growth output exactly 0 at every step.",
        why="New units that fire before training feed noise to every layer downstream of the cell.")
-def new_units_zero(ctx, p):
+def new_units_stay_zero(ctx, p):
     before, after = _grown_run(ctx, p, zero_new_state=True)
     added = after[..., p["units"]:]
     expect_close(added, np.zeros_like(added), "outputs of the new units")
@@ -113,7 +113,7 @@ def _gate_prefix(weights, p):
                 "kernel, recurrent kernel (rows and columns) and bias.",
        why="A flat slice [:, :g*U'] keeps whole gates of the old layout and drops others: the cell computes "
            "something else entirely.")
-def shrink_prefix(ctx, p):
+def shrink_keeps_gate_prefix(ctx, p):
     a = ctx.adapter
     cell = _build(ctx, p)
     want = _gate_prefix({k: np.asarray(v) for k, v in a.cell_weights(cell).items()}, p)
@@ -160,7 +160,7 @@ def weights_and_config(ctx, p):
        property="An LSTM's new units get forget-gate bias 1 with unit_forget_bias=True, and the bias "
                 "initializer's values (here random, so not all 1) without it.",
        why="A forget bias of 0 makes new units forget at once; forcing 1 ignores the user's setting.")
-def forget_bias(ctx, p):
+def forget_bias_follows_config(ctx, p):
     a = ctx.adapter
     cell = _build(ctx, p)
     grown = expect_ok(lambda: a.resize_cell(cell, p["new_units"]), f"resize_cell {p['units']} -> {p['new_units']} units")
@@ -178,7 +178,7 @@ def forget_bias(ctx, p):
        requires=REQUIRES,
        property="Resizing a cell to zero, negative, bool, float or string units raises and leaves the cell as it was.",
        why="int(2.5) or True as a unit count silently builds a cell of a size nobody asked for.")
-def bad_units(ctx, p):
+def bad_units_rejected(ctx, p):
     a = ctx.adapter
     cell = _build(ctx, p)
     before = {k: np.asarray(v).copy() for k, v in a.cell_weights(cell).items()}

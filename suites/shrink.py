@@ -10,7 +10,7 @@ from suites._state import capture, expect_unchanged
 @check("shrink.shape", cases=SHRINK_CASES, strategy=strategy("shrink"), requires=("shrink",),
        property="After shrinking to N rows, the input (and output) matrix is [N, width].",
        why="Ids >= N must no longer exist; a head that keeps old rows predicts removed tokens.")
-def shrink_shape(ctx, p):
+def shape(ctx, p):
     model, before, after = resized(ctx, p)
     expect_shape(after.input, [p["new"], before.input.shape[1]], "input matrix")
     if before.output is not None:
@@ -20,7 +20,7 @@ def shrink_shape(ctx, p):
 @check("shrink.prefix_preserved", cases=SHRINK_CASES, strategy=strategy("shrink"), requires=("shrink",),
        property="After shrinking to N rows, rows [0, N) of the input and output matrices are bit-identical.",
        why="Shrinking removes tokens from the end; the kept tokens must keep their trained vectors.")
-def shrink_prefix(ctx, p):
+def prefix_preserved(ctx, p):
     model, before, after = resized(ctx, p)
     n = p["new"]
     expect_close(after.input, before.input[:n], "input matrix rows [0, new)")
@@ -34,7 +34,7 @@ def shrink_prefix(ctx, p):
        property="Shrinking below the declared minimum (e.g. special tokens) raises one of the adapter's documented "
                 "resize errors and leaves the model unchanged; shrinking to exactly the minimum then works.",
        why="Dropping special-token rows silently breaks tokenization and generation.")
-def shrink_below_min(ctx, p):
+def below_minimum_rejected(ctx, p):
     a = ctx.adapter
     model = ctx.build(p)
     before, width = capture(a, model), a.read_input_matrix(model).shape[1]

@@ -11,7 +11,7 @@ from hypothesis import assume
 
 from harness.checks import check
 from harness.compare import expect, expect_ok
-from suites._model import needs_tie_mode
+from suites._model import needs_tie_mode, resized
 from suites._params import P, strategy
 from suites._tie_probe import expect_head_reads_input
 
@@ -39,11 +39,9 @@ def _strategy(direction, min_width=1):
                 "logit j linearly and no other logit.",
        why="A tie lost during resize doubles the parameters and lets input and output drift apart in training.")
 def still_tied(ctx, p):
-    a = ctx.adapter
-    model = ctx.build(p)
-    expect(a.is_tied(model), "the freshly built model is not tied (adapter or build problem)")
-    a.resize(model, p["new"])
-    expect(a.is_tied(model), "after resize the output embeddings are no longer the same variable as the input "
+    model, before, after = resized(ctx, p)
+    expect(before.tied, "the freshly built model is not tied (adapter or build problem)")
+    expect(after.tied, "after resize the output embeddings are no longer the same variable as the input "
            "ones", expected={"tied": True}, observed={"tied": False})
     expect_head_reads_input(ctx, model, p["new"], "after the resize")
 

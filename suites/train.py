@@ -18,7 +18,7 @@ def _train_ids(ctx, old, new):
        property="After growing, one train step on ids using the new tokens changes every new input row "
                 "(and every new untied output row).",
        why="New rows that are frozen, detached or not tracked never learn: the new tokens stay random.")
-def gradient_new_rows(ctx, p):
+def gradient_reaches_new_rows(ctx, p):
     a = ctx.adapter
     model = ctx.build(p)
     a.resize(model, p["new"])

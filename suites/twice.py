@@ -29,7 +29,7 @@ def _strategy(data, caps):
 @check("twice.sequential_resizes", cases=TWICE_CASES, strategy=_strategy,
        property="Two resizes in a row give the final size, keep rows [0, min of all sizes), the config and the tie.",
        why="Tokenizers grow in steps; a resize that only works once, or restarts from stale state, corrupts the second step.")
-def sequential(ctx, p):
+def sequential_resizes(ctx, p):
     a = ctx.adapter
     model = ctx.build(p)
     s0 = snapshot(a, model)

@@ -39,7 +39,7 @@ def decoder_resized(ctx, p):
        requires=("output_embeddings", "assign_weights"), applies=needs_tie_mode("untied"), essential=("tie",),
        property="An untied head whose values equal the input embeddings is still resized as a separate matrix.",
        why="Tie detection by value comparison skips resizing a head initialised from the embeddings.")
-def value_equal_head(ctx, p):
+def value_equal_head_independent(ctx, p):
     a = ctx.adapter
     model = ctx.build(p)
     a.assign(model, "output", a.read_input_matrix(model))

@@ -63,7 +63,7 @@ def projection_for(ctx, p, rows=None):
        property="Width resize of a [V, H] matrix to H' keeps the first min(H, H') columns bit-exact and makes "
                 "new columns exactly zero, with the dtype kept, eagerly and in tf.function with unknown dims.",
        why="Random or garbage new columns change every dot product; keeping the last columns scrambles features.")
-def pad_truncate(ctx, p):
+def matrix_pad_truncate(ctx, p):
     a = ctx.adapter
     m = _matrix(ctx, p)
     n, keep = p["new_width"], min(p["width"], p["new_width"])
@@ -82,7 +82,7 @@ def pad_truncate(ctx, p):
        property="With a projection P [H, H'], the result is matrix @ P (float32 math, cast back: dtype kept); "
                 "a projection whose row count is not H raises one of the adapter's documented resize errors.",
        why="A projection applied on the wrong side, transposed or ignored silently produces unrelated embeddings.")
-def projection(ctx, p):
+def matrix_projection(ctx, p):
     a = ctx.adapter
     m = _matrix(ctx, p)
     proj = projection_for(ctx, p)
@@ -111,7 +111,7 @@ def _resized(ctx, p):
        property="After a model width resize to H', input and untied output are [V, H'], the config records H', "
                 "the vocabulary bias is unchanged and a forward pass gives finite [B, T, V] logits.",
        why="A model whose config says H while its matrices are H' cannot be saved, reloaded or even run.")
-def model_shapes(ctx, p):
+def model_shapes_and_config(ctx, p):
     a = ctx.adapter
     model, before, after = _resized(ctx, p)
     n = p["new_width"]
@@ -162,7 +162,7 @@ def _expected_matrix(ctx, p, old):
        property="Growing the width with zero padding gives [V, H'] embeddings and leaves the logits of every "
                 "input unchanged.",
        why="Zero padding is meant to add capacity without changing what the model computes before training.")
-def pad_preserving(ctx, p):
+def pad_function_preserving(ctx, p):
     a = ctx.adapter
     model = ctx.build(p, vocab_size=p["vocab"])
     ids = ctx.ids(p["vocab"], batch=2, length=5)
@@ -178,7 +178,7 @@ def pad_preserving(ctx, p):
        property="A zero, negative, bool, float or string width, or a projection with the wrong row count, raises "
                 "one of the adapter's documented resize errors and changes nothing; a valid width then works.",
        why="Coercing 6.0 or True into a width silently builds a model nobody asked for.")
-def bad_width(ctx, p):
+def bad_width_rejected(ctx, p):
     a = ctx.adapter
     model = ctx.build(p, vocab_size=p["vocab"])
     before = capture(a, model)

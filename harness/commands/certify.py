@@ -37,6 +37,10 @@ def register(sub, parser_class):
     p.add_argument("--fresh-workers", action="store_true",
                    help="a new worker process for every class (default: warm workers run class after "
                         "class, reset in between, and are replaced when a class left state behind)")
+    p.add_argument("--resume", action="store_true",
+                   help="keep the class reports already in --report-dir that the same code, library "
+                        "versions, options and manifest entries made (an interrupted or sharded "
+                        "certify-all continues where it stopped); run the other classes")
     p.add_argument("--quiet", action="store_true", help="one line per class, no per-case failures")
     p.add_argument("--shard", metavar="I/N", default=None,
                    help="certify only shard I of N (a deterministic split by class name); join the "
@@ -98,7 +102,7 @@ def cmd_certify(args, argv):
     options = {"family": args.adapter, "seed": args.seed, "profile": args.profile, "timeout_s": args.timeout,
                "class_timeout_s": args.class_timeout, "select": args.select, "shrink": not args.no_shrink,
                "jobs": jobs, "expected_failures_path": args.expected_failures,
-               "warm_workers": not args.fresh_workers,
+               "warm_workers": not args.fresh_workers, "resume": args.resume,
                "xfails_for": lambda name: manifest.for_class(entries, name) if entries else (), "command": command}
     runnable = sum(1 for s in subject_list if s.adapter_spec)
     print(f"certifying {runnable} classes ({len(subject_list) - runnable} not applicable) "
@@ -127,6 +131,10 @@ def cmd_certify(args, argv):
                 verdict = "PASS" if rep["summary"]["gate"] == "pass" else "FAIL"
                 line = (f"{verdict:<7} {c['passed']} passed, {c['failed']} failed, {c['error']} error, "
                         f"{c['xfailed']} xfailed, {c['not_applicable']} n/a")
+            if run.resumed:
+                line += "  (kept from the earlier run)"
+            elif args.resume and run.resume_miss and run.resume_miss != "no earlier report":
+                line += f"  (rerun: {run.resume_miss})"
             print(f"[{done[0]:>3}/{runnable}] {run.subject.name:<45} {line}  {run.duration_s:.1f}s "
                   f"(elapsed {time.perf_counter() - t0:.0f}s)", flush=True)
 
@@ -144,6 +152,8 @@ def cmd_certify(args, argv):
                                interrupted=interrupted)
     report["run"]["options"]["wall_s"] = round(time.perf_counter() - t0, 1)
     report["run"]["timing"] = certify.timing(report, wall_s=time.perf_counter() - t0)
+    if args.resume:
+        report["run"]["timing"]["subjects_resumed"] = sum(1 for r in runs.values() if r.resumed)
     report["run"]["timing"].update({f"workers_{k}": v for k, v in (options.get("worker_stats") or {}).items()})
     if shard_info:
         report["run"]["options"]["shard"] = shard_info

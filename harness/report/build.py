@@ -123,7 +123,10 @@ def _adapter_info(adapter, adapter_spec, runner):
 
 def _shrinks(runner):
     phases = getattr(getattr(runner, "profile", None), "phases", None)
-    return None if phases is None else any(getattr(p, "name", "") == "shrink" for p in phases)
+    if phases is None:  # a runner in another process (harness.isolation) records the option
+        shrink = getattr(runner, "shrink", None)
+        return None if shrink is None else bool(shrink)
+    return any(getattr(p, "name", "") == "shrink" for p in phases)
 
 
 def build_report(*, results, planned_total, adapter, adapter_spec, runner, started_at, finished_at,
@@ -253,14 +256,18 @@ def load_report(path):
     return validate_report(data)
 
 
-def write_report(report, directory):
+def write_report(report, directory, validate=True):
     """Validate ``report`` and atomically write ``report.json`` and ``report.md`` in ``directory``.
 
-    Returns ``(json_path, md_path)``.
+    Progress writes of a running report pass ``validate=False`` (schema validation of hundreds
+    of cases costs more than the write); the final write always validates. Returns
+    ``(json_path, md_path)``.
     """
     from harness.report.markdown import render_markdown
 
-    data = validate_report(to_jsonable(report))
+    data = to_jsonable(report)
+    if validate:
+        validate_report(data)
     directory = os.fspath(directory)
     json_path = os.path.join(directory, REPORT_JSON)
     md_path = os.path.join(directory, REPORT_MD)

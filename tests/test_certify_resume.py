@@ -1,0 +1,78 @@
+"""certify --resume keeps the class reports that the same code, versions, options and manifest
+entries made, and reruns every other class (saying why)."""
+
+import shutil
+import subprocess
+import sys
+
+from harness import certify
+from harness.report import load_report
+
+CLASSES = ("TFGPT2LMHeadModel", "TFDistilBertForMaskedLM")
+
+
+def _certify(out, *extra):
+    args = [sys.executable, "-m", "harness.cli", "certify", "--adapter", "transformers", "--select", "grow.shape",
+            "--quiet", "-j", "2", "--report-dir", str(out)]
+    for name in CLASSES:
+        args += ["--model", name]
+    proc = subprocess.run(args + list(extra), capture_output=True, text=True, timeout=900, check=False)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def _cases(report):
+    return [{k: v for k, v in c.items() if k != "duration_s"} for c in report["cases"]]
+
+
+def test_resume_keeps_finished_classes_and_reruns_the_rest(tmp_path):
+    out = tmp_path / "cert"
+    code, text = _certify(out)
+    assert code == 0, text
+    first = load_report(out)
+    gpt2 = out / "classes" / "TFGPT2LMHeadModel"
+    shutil.rmtree(gpt2)  # as if the run had stopped before this class
+    code, text = _certify(out, "--resume")
+    assert code == 0, text
+    assert "kept from the earlier run" in text.split("TFDistilBertForMaskedLM", 1)[1].splitlines()[0]
+    assert "kept from the earlier run" not in text.split("TFGPT2LMHeadModel", 1)[1].splitlines()[0]
+    again = load_report(out)
+    assert _cases(again) == _cases(first)
+    assert again["run"]["timing"]["subjects_resumed"] == 1
+    code, text = _certify(out, "--resume", "--seed", "1")  # another seed: nothing is reused
+    assert code == 0, text
+    assert "kept from the earlier run" not in text and "rerun: run.seed differs" in text
+
+
+def test_reusable_report_requires_same_manifest_entries_and_finished_run(tmp_path):
+    from harness.manifest import ExpectedFailure
+    from harness.report import write_report
+
+    options = {"seed": 0, "profile": "ci", "timeout_s": 120.0, "select": [], "shrink": True}
+    assert certify.reusable_report(str(tmp_path), options, ())[1] == "no earlier report"
+    from harness.versions import collect_versions
+
+    report = {"schema_version": 1, "partial": False, "run": {
+        "adapter": {"name": "x", "spec": "x", "class": "x",
+                    "capabilities": {"tie_modes": [], "bias_layouts": [], "dtypes": [], "flags": []}},
+        "versions": collect_versions(), "seed": 0,
+        "options": {**{k: v for k, v in options.items() if k != "seed"}, "expected_failures": None,
+                    "expected_failures_digest": certify.xfails_digest(())},
+        "started_at": "2026-12-01T00:00:00+00:00", "finished_at": "2026-12-01T00:00:01+00:00",
+        "duration_s": 1.0, "command": None},
+        "summary": {"counts": {s: 0 for s in ("passed", "failed", "error", "xfailed", "xpassed", "skipped",
+                                              "not_applicable")},
+                    "expected": 0, "collected": 0, "total": 0, "gate": "pass", "gate_reasons": []},
+        "checks": [], "cases": []}
+    from harness.report import build
+
+    report["schema_version"] = build.SCHEMA_VERSION
+    write_report(report, tmp_path)
+    kept, why = certify.reusable_report(str(tmp_path), options, ())
+    assert kept is not None and why == ""
+    entry = ExpectedFailure(check="grow.shape", reason="defect: x")
+    assert certify.reusable_report(str(tmp_path), options, (entry,))[1] == \
+        "the manifest entries for this class changed"
+    report["partial"] = True
+    report["run"]["finished_at"] = None
+    write_report(report, tmp_path)
+    assert certify.reusable_report(str(tmp_path), options, ())[1] == "the earlier run did not finish"
