@@ -89,6 +89,24 @@ def test_bert_mlm_tied_vector_bias_and_handles_bypass_getters():
     assert all(r.status == "passed" for r in _run(a, ["grow.prefix_preserved"]))
 
 
+def test_h5_report_ignores_numbered_weightless_layers_but_not_weights(tmp_path):
+    """TFAlbertForMultipleChoice's unnamed Dropout is saved as dropout_<n> and rebuilt as dropout_<m>:
+    not a weight, so not reported; a layer that holds weights and is missing still is."""
+    a = TransformersAdapter("TFAlbertForMultipleChoice")
+    model = a.build(a_spec(9))
+    a.save(model, str(tmp_path), "h5")
+    loaded, report = a.load_report(str(tmp_path), "h5")
+    assert report == {"missing": [], "unexpected": [], "mismatched": []}
+    import h5py
+
+    with h5py.File(tmp_path / "tf_model.h5", "r+") as fh:  # rename the classifier's group: a real mismatch
+        fh.move("classifier", "classifier_renamed")
+        names = [n.decode() if isinstance(n, bytes) else n for n in fh.attrs["layer_names"]]
+        fh.attrs["layer_names"] = [("classifier_renamed" if n == "classifier" else n).encode() for n in names]
+    _, report = a.load_report(str(tmp_path), "h5")
+    assert report["unexpected"] == ["classifier_renamed"] and report["missing"] == ["classifier"]
+
+
 def test_gpt2_causal_lm_is_tied_without_bias():
     a = TransformersAdapter("TFGPT2LMHeadModel")
     caps = a.capabilities()

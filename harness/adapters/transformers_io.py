@@ -73,4 +73,22 @@ def load(cls, path, fmt, dtype):
                                           use_safetensors=fmt.startswith("safetensors"))
     report = {k.replace("_keys", ""): sorted(str(x) for x in info.get(k) or ())
               for k in ("missing_keys", "unexpected_keys", "mismatched_keys")}
+    if fmt == "h5":
+        _drop_weightless_layers(report, model, os.path.join(path, "tf_model.h5"))
     return model, report
+
+
+def _drop_weightless_layers(report, model, h5_path):
+    """The whole-file h5 report compares top-level *layer names*
+    (modeling_tf_utils.py ``load_tf_weights_from_h5``), so a layer without weights whose name Keras
+    numbers per process (``keras.layers.Dropout`` without a name, e.g. in TFAlbertForMultipleChoice:
+    ``dropout_234`` saved, ``dropout_275`` rebuilt) is listed although no weight is missing or
+    unexpected. Such names are dropped; a name that holds a weight stays."""
+    import h5py
+
+    model_layers = {layer.name: layer for layer in model.layers}
+    with h5py.File(h5_path, "r") as fh:
+        saved_empty = {name for name in fh.keys()
+                       if isinstance(fh[name], h5py.Group) and len(fh[name].attrs.get("weight_names", ())) == 0}
+    report["unexpected"] = [n for n in report["unexpected"] if n not in saved_empty]
+    report["missing"] = [n for n in report["missing"] if not (n in model_layers and not model_layers[n].weights)]
