@@ -55,11 +55,24 @@ SOURCE_EXCLUDED = ("harness/cli.py", "harness/commands", "harness/certify.py", "
                    "harness/api.py", "harness/pytest_plugin.py", "harness/mutant_index.py", "harness/shard.py")
 
 
-@functools.lru_cache(maxsize=1)
-def source_digest():
+# files that only one adapter family runs: a change there does not touch the other families' results
+FAMILY_SOURCES = {
+    "transformers": ("harness/adapters/transformers_",),
+    "keras_hub": ("harness/adapters/keras_hub_", "keras_hub_resize/"),
+}
+
+
+def _other_family(relpath, family):
+    return family is not None and any(relpath.startswith(prefix) for fam, prefixes in FAMILY_SOURCES.items()
+                                      if fam != family for prefix in prefixes)
+
+
+@functools.cache
+def source_digest(family=None):
     """sha256 (16 hex digits) of the sources that decide a case's result (checks, harness runner
     and adapters, reference, golden files; not the commands and report writers): which code made a
-    report, so that ``certify --resume`` reuses a class report only if the same code made it."""
+    report, so that ``certify --resume`` reuses a class report only if the same code made it.
+    With ``family`` (``transformers``, ``keras_hub``) the other families' adapter code is left out."""
     import hashlib
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -71,7 +84,8 @@ def source_digest():
                              and os.path.relpath(os.path.join(folder, d), root) not in SOURCE_EXCLUDED)
             for name in sorted(f for f in files if f.endswith((".py", ".json", ".toml"))):
                 path = os.path.join(folder, name)
-                if os.path.relpath(path, root) in SOURCE_EXCLUDED:
+                rel = os.path.relpath(path, root)
+                if rel in SOURCE_EXCLUDED or _other_family(rel, family):
                     continue
                 digest.update(os.path.relpath(path, root).encode() + b"\0")
                 with open(path, "rb") as fh:
