@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Generate "What the suite catches" (README): two Markdown tables.
+"""Generate "What the suite catches" (docs/transformers.md): two Markdown tables.
 
 1. The real-path mutant catalogue (tests/real_mutants.py: defects injected into transformers'
    own resize) run on its classes: mutant x class -> the checks that reported it (status
@@ -10,7 +10,7 @@
    entry that continues the one above it, e.g. for its property cases, joins its row) with the
    number of classes each affects in a certify report (classes with a failing case the entry matches).
 
-    python scripts/catch_table.py --readme README.md          # regenerate the README section
+    python scripts/catch_table.py --readme docs/transformers.md   # regenerate that section
     python scripts/catch_table.py --results out.json          # also keep the raw results
     python scripts/catch_table.py --from-results out.json     # render again without running
 """
@@ -206,7 +206,7 @@ def main(argv=None):
     ap.add_argument("--class", dest="classes", action="append", default=[], help="only this class (repeatable)")
     ap.add_argument("--results", help="write the raw mutant results (JSON) here")
     ap.add_argument("--from-results", help="render from a results JSON instead of running the catalogue")
-    ap.add_argument("--readme", help="replace the generated section of this README instead of printing")
+    ap.add_argument("--readme", help="replace the generated section of this file (docs/transformers.md) instead of printing")
     args = ap.parse_args(argv)
     if args.from_results:
         with open(args.from_results, encoding="utf-8") as fh:
@@ -218,7 +218,7 @@ def main(argv=None):
             with open(args.results, "w", encoding="utf-8") as fh:
                 json.dump({"claimed_only": claimed, "mutants": results, "classes": info}, fh, indent=1)
     rows, versions = defect_rows(args.manifest, args.report)
-    command = "python scripts/catch_table.py" + (" --claimed" if claimed else "") + " --readme README.md"
+    command = "python scripts/catch_table.py" + (" --claimed" if claimed else "") + " --readme docs/transformers.md"
     text = render(results, rows, versions, claimed, command, info)
     if args.readme:
         write_readme(args.readme, text)

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # The version matrix: run the conformance suite under each TensorFlow minor (2.16 .. 2.21),
 # each in its own virtualenv, and write reports/<tf-minor>/<adapter>/report.json (+ .md, .html).
+# The transformers axis: --transformers 4.44 runs the transformers classes under transformers
+# 4.44.* instead of 4.57.* and writes reports/<tf-minor>/<adapter>-tx4.44/ (pair each
+# transformers minor with a TensorFlow minor it supports; see tox.ini matrix-tx*).
 #
 #   bash scripts/matrix.sh                       # every minor, every adapter
 #   bash scripts/matrix.sh --tf "2.19 2.21"      # some minors
 #   bash scripts/matrix.sh --adapters reference  # some adapters
 #   bash scripts/matrix.sh --install-only        # only create the virtualenvs
 #   bash scripts/matrix.sh --venv DIR --tf 2.19  # use DIR as the virtualenv (tox does this)
+#   bash scripts/matrix.sh --tf 2.17 --transformers 4.44   # an older transformers line
 #
 # Environment: MATRIX_VENVS (where the virtualenvs go; default .tox/matrix, never reports/),
 # REPORTS (default reports), PYTHON (a Python 3.11), HOST_PY (a Python with this package's
@@ -24,12 +28,14 @@ VERSIONS="2.16 2.17 2.18 2.19 2.20 2.21"
 ADAPTERS=""
 INSTALL_ONLY=0
 ONE_VENV=""
+TRANSFORMERS="4.57"
 TRANSFORMERS_CLASSES="TFBertForMaskedLM TFGPT2LMHeadModel TFBartForConditionalGeneration TFT5ForConditionalGeneration"
 
 while [ $# -gt 0 ]; do
   case "$1" in
     --tf) VERSIONS="$2"; shift 2 ;;
     --adapters) ADAPTERS="$2"; shift 2 ;;
+    --transformers) TRANSFORMERS="$2"; shift 2 ;;
     --install-only) INSTALL_ONLY=1; shift ;;
     --venv) ONE_VENV="$2"; shift 2 ;;
     -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d'; exit 0 ;;
@@ -55,6 +61,7 @@ if ! PYTHONPATH="$ROOT" "$HOST_PY" -c "import jsonschema, jinja2, harness.report
 fi
 if [ -z "$ADAPTERS" ]; then
   ADAPTERS="reference"
+  [ "$TRANSFORMERS" != 4.57 ] && ADAPTERS=""  # the reference does not use transformers
   if [ -f "$ROOT/harness/adapters/transformers_adapter.py" ]; then
     for cls in $TRANSFORMERS_CLASSES; do ADAPTERS="$ADAPTERS transformers/$cls"; done
   else
@@ -76,7 +83,7 @@ install_env() {
   { [ -x "$py" ] || "$PYTHON" -m venv "$venv"; } >>"$log" 2>&1 || { echo "venv"; return; }
   "$py" -m pip install -q "tensorflow-cpu==$minor.*" >>"$log" 2>&1 || { echo "install tensorflow-cpu==$minor.*"; return; }
   "$py" -m pip install -q --no-deps "tf-keras==$minor.*" >>"$log" 2>&1 || { echo "install tf-keras==$minor.*"; return; }
-  "$py" -m pip install -q "transformers==4.57.*" >>"$log" 2>&1 || { echo "install transformers==4.57.*"; return; }
+  "$py" -m pip install -q "transformers==$TRANSFORMERS.*" >>"$log" 2>&1 || { echo "install transformers==$TRANSFORMERS.*"; return; }
   "$py" -m pip install -q -e "$ROOT[test]" >>"$log" 2>&1 || { echo "install tf-resize-conformance"; return; }
   touch "$stamp"
 }
@@ -101,19 +108,21 @@ print(json.dumps({"python": platform.python_version(), "tensorflow": v("tensorfl
 PY
 )"
   PYTHONPATH="$ROOT" "$HOST_PY" -m harness.cli env-error --report-dir "$1" --adapter "$2" \
-    --requested "tensorflow=$3.*" --requested "tf_keras=$3.*" --requested "transformers=4.57.*" \
+    --requested "tensorflow=$3.*" --requested "tf_keras=$3.*" --requested "transformers=$TRANSFORMERS.*" \
     --stage "$4" --log "$5" --versions-json "$versions" --seed "$SEED" --profile "$PROFILE"
 }
 
 SUMMARY=()
 for minor in $VERSIONS; do
   tag="tf${minor//./}"
+  suffix=""
+  [ "$TRANSFORMERS" != 4.57 ] && { tag="$tag-tx${TRANSFORMERS//./}"; suffix="-tx$TRANSFORMERS"; }
   venv="${ONE_VENV:-$MATRIX_VENVS/$tag}"
   mkdir -p "$(dirname "$venv")"
   log="$venv${MATRIX_LOG_SUFFIX:-}.log"
   : >"$log"
   t0=$(date +%s)
-  echo "== TensorFlow $minor: environment $venv (log $log)"
+  echo "== TensorFlow $minor, transformers $TRANSFORMERS: environment $venv (log $log)"
   stage="$(install_env "$venv" "$minor" "$log")"
   if [ -z "$stage" ] && ! "$venv/bin/python" -c "import tensorflow, tf_keras, harness.cli" >>"$log" 2>&1; then
     stage="import tensorflow / tf_keras / harness"
@@ -122,7 +131,7 @@ for minor in $VERSIONS; do
   echo "   setup: ${stage:-ok} ($((t1 - t0))s)"
   [ "$INSTALL_ONLY" = 1 ] && { SUMMARY+=("$minor setup=${stage:-ok} $((t1 - t0))s"); continue; }
   for adapter in $ADAPTERS; do
-    out="$REPORTS/$minor/$(folder_of "$adapter")"
+    out="$REPORTS/$minor/$(folder_of "$adapter")$suffix"
     mkdir -p "$out"
     rm -f "$out/report.json" "$out/report.md" "$out/report.html" "$out/report.invalid.json"
     t2=$(date +%s)
@@ -141,7 +150,7 @@ for minor in $VERSIONS; do
       fi
     fi
     t3=$(date +%s)
-    line="$minor $adapter exit=$rc setup=$((t1 - t0))s run=$((t3 - t2))s -> $out/report.json"
+    line="$minor tx$TRANSFORMERS $adapter exit=$rc setup=$((t1 - t0))s run=$((t3 - t2))s -> $out/report.json"
     echo "   $line"
     SUMMARY+=("$line")
   done

@@ -1,4 +1,4 @@
-"""keras_hub_resize on tiny keras-hub task models, the keras_hub adapter's class list, the README example."""
+"""keras_hub_resize on tiny keras-hub task models, the keras_hub adapter's class list, the docs example."""
 
 import os
 import pathlib
@@ -16,7 +16,7 @@ from harness.adapters import keras_hub_models as km  # noqa: E402
 from keras_hub_resize import VocabularyMismatchError, find, resize_token_embeddings  # noqa: E402
 from reference.errors import ResizeError  # noqa: E402
 
-README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
+PAGE = pathlib.Path(__file__).resolve().parents[1] / "docs" / "keras-hub.md"
 
 
 def _logits(lm, ids):
@@ -113,13 +113,13 @@ def test_tokenizer_larger_than_new_size_is_refused():
     assert find(lm).size == 12
 
 
-def test_readme_keras_hub_example_runs(tmp_path, monkeypatch):
-    text = README.read_text(encoding="utf-8")
-    section = text[text.index("## Add tokens to a keras-hub model"):]
+def test_docs_keras_hub_example_runs(tmp_path, monkeypatch):
+    text = PAGE.read_text(encoding="utf-8")
+    section = text[text.index("## Resize"):]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     monkeypatch.chdir(tmp_path)
     code = code.replace("/tmp/resized-lm", str(tmp_path / "resized-lm"))
-    exec(compile(code, "README.md[keras-hub example]", "exec"), {})
+    exec(compile(code, "docs/keras-hub.md[keras-hub example]", "exec"), {})
 
 
 @pytest.mark.parametrize(("name", "width"), [("GPT2CausalLM", 3), ("LlamaCausalLM", 6), ("LlamaCausalLM", 5),

@@ -1,7 +1,9 @@
-"""House rules that code can check: reference/ stands alone; modules stay small."""
+"""House rules that code can check: reference/ stands alone; modules stay small; no import cycle;
+the README's Layout section and the docs' links are true."""
 
 import ast
 import pathlib
+import re
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -143,3 +145,62 @@ def test_readme_layout_names_every_directory_and_reference_module():
     modules = [p.name for p in (ROOT / "reference").glob("*.py") if p.name != "__init__.py"]
     missing = [d + "/" for d in dirs if f"{d}/" not in layout] + [m for m in modules if m not in layout]
     assert not missing, f"README's Layout section does not mention: {missing}"
+
+
+# -- the docs: README.md and docs/*.md link only to what exists --------------------------------------
+DOC_PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+_FENCE = re.compile(r"^```.*?^```", re.S | re.M)
+_CODE_SPAN = re.compile(r"`[^`\n]*`")
+_LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def _prose(path):
+    """The page without fenced blocks (a `# comment` in a bash block is no heading)."""
+    return _FENCE.sub("", path.read_text(encoding="utf-8"))
+
+
+def _anchors(path):
+    """GitHub's heading anchors of a Markdown page: lower case, punctuation dropped, spaces -> '-'."""
+    seen, out = {}, set()
+    for heading in re.findall(r"^#{1,6}\s+(.+?)\s*#*\s*$", _prose(path), re.M):
+        slug = re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+        n = seen.get(slug, 0)
+        seen[slug] = n + 1
+        out.add(slug if n == 0 else f"{slug}-{n}")
+    return out
+
+
+def _links(path):
+    return _LINK.findall(_CODE_SPAN.sub("", _prose(path)))
+
+
+def test_relative_links_in_the_docs_lead_somewhere():
+    broken = []
+    for page in DOC_PAGES:
+        for link in _links(page):
+            if re.match(r"^[a-z][a-z0-9+.-]*:", link):  # https:, mailto: ...
+                continue
+            target, _, anchor = link.partition("#")
+            dest = (page.parent / target).resolve() if target else page
+            where = f"{page.relative_to(ROOT)}: {link}"
+            if not dest.exists():
+                broken.append(f"{where} (no such file)")
+            elif ROOT not in (dest, *dest.parents):
+                broken.append(f"{where} (outside the repository)")
+            elif anchor and dest.suffix == ".md" and anchor not in _anchors(dest):
+                broken.append(f"{where} (no such heading)")
+    assert not broken, broken
+
+
+def test_readme_links_every_docs_page():
+    linked = {(ROOT / link.partition("#")[0]).resolve() for link in _links(ROOT / "README.md")}
+    missing = [p.name for p in (ROOT / "docs").glob("*.md") if p.resolve() not in linked]
+    assert not missing, f"README.md does not link: {missing}"
+
+
+def test_link_checker_sees_links_and_anchors(tmp_path):
+    page = tmp_path / "p.md"
+    page.write_text("# A `b`: c (d)\n\n```bash\n# not a heading\n```\n[x](q.md#y) `[z](w)` [v](#a-b-c-d)\n",
+                    encoding="utf-8")
+    assert _anchors(page) == {"a-b-c-d"}
+    assert _links(page) == ["q.md#y", "#a-b-c-d"]
