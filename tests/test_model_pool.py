@@ -1,6 +1,8 @@
 """Model reuse in the transformers adapter: a recycled model is restored to exactly its built
 state (or rebuilt), and runs give the same results with and without reuse."""
 
+import types
+
 import numpy as np
 import pytest
 
@@ -70,3 +72,22 @@ def test_same_results_with_and_without_reuse(select):
     with_reuse, without = run(True), run(False)
     assert with_reuse == without
     assert any(status == "passed" for _, status in with_reuse)
+
+
+def test_eviction_after_a_take_emptied_a_key():
+    """A key whose models were all taken must not be picked for eviction (IndexError seen in certify-all)."""
+    from harness.adapters.model_pool import ModelPool
+
+    class Snap:
+        def restore(self, model):
+            return True
+
+    pool = ModelPool(per_key=2, max_models=2)
+    models = [types.SimpleNamespace() for _ in range(4)]
+    vars(models[0])["_conformance_pool"] = ("a", Snap())
+    pool.recycle(models[0])
+    assert pool.take("a") is models[0]
+    for i, key in ((1, "b"), (2, "c"), (3, "d")):  # more than max_models: evicts the oldest non-empty key
+        vars(models[i])["_conformance_pool"] = (key, Snap())
+        pool.recycle(models[i])
+    assert sum(len(v) for v in pool._free.values()) == 2 and "a" not in pool._free

@@ -92,10 +92,13 @@ class ModelPool:
             except Exception:  # noqa: BLE001 - an unrestorable model is simply rebuilt
                 ok = False
             if ok:
+                if not free:
+                    self._free.pop(key, None)
                 self.stats["restored"] += 1
                 vars(model)["_conformance_pool"] = (key, snap)
                 return model
             self.stats["restore_rejected"] += 1
+        self._free.pop(key, None)  # emptied: no key without models stays behind
         return None
 
     def register(self, model, key):
@@ -117,7 +120,7 @@ class ModelPool:
         free.append((model, snap))
         self._free.move_to_end(key)
         while sum(len(v) for v in self._free.values()) > self.max_models:
-            oldest = next(iter(self._free))
+            oldest = next(k for k, v in self._free.items() if v)  # a key that take() emptied holds nothing
             self._free[oldest].pop(0)
             if not self._free[oldest]:
                 del self._free[oldest]
