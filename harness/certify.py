@@ -18,7 +18,8 @@ import threading
 import time
 
 from harness.report.atomic import WriteThrottle
-from harness.results import STATUSES, CaseResult, count, worst
+from harness.results import STATUSES, CaseResult, worst
+from harness.versions import collect_versions, source_digest
 
 NO_VOCABULARY = "no token vocabulary"  # the one start-up reason that makes a subject not applicable
 
@@ -85,7 +86,7 @@ class SubjectRun:
         start = time.perf_counter()
         xfails = tuple(o["xfails_for"](self.subject.name))
         if o.get("resume"):
-            kept, why = reusable_report(self.report_dir, o, xfails)
+            kept, why = reusable_report(self.report_dir, o, xfails, family_of(self.subject))
             if kept is not None:
                 self.report, self.resumed, self.duration_s = kept, True, kept["run"]["duration_s"]
                 return self
@@ -120,6 +121,7 @@ class SubjectRun:
                 finished_at=None if partial else dt.datetime.now().astimezone(), partial=partial,
                 command=o["command"], expected_failures_path=o["expected_failures_path"])
             self.report["run"]["options"]["expected_failures_digest"] = xfails_digest(xfails)
+            self.report["run"]["versions"]["harness_source"] = source_digest(family_of(self.subject))
             write_report(self.report, self.report_dir, validate=final)
 
         try:
@@ -159,11 +161,16 @@ _REUSE_VERSIONS = ("harness_source", "python", "tensorflow", "tf_keras", "keras"
                    "hypothesis", "keras_hub")
 
 
-def reusable_report(report_dir, options, xfails):
+def family_of(subject):
+    """The adapter family of a subject (``transformers/TFBertModel`` -> ``transformers``), or None."""
+    spec = subject.adapter_spec or ""
+    return spec.split("/", 1)[0] if "/" in spec else None
+
+
+def reusable_report(report_dir, options, xfails, family=None):
     """``(report, "")`` if ``report_dir`` holds a finished report of this subject made by the same
     code, library versions, options and manifest entries; else ``(None, why not)``."""
     from harness.report import load_report
-    from harness.versions import collect_versions
 
     path = os.path.join(report_dir, "report.json")
     if not os.path.exists(path):
@@ -183,7 +190,7 @@ def reusable_report(report_dir, options, xfails):
             a, b = (a or {}).get(k), (b or {}).get(k)
         if a != b:
             return None, f"run.{'.'.join(keys)} differs ({a!r}, now {b!r})"
-    now = collect_versions()
+    now = dict(collect_versions(), harness_source=source_digest(family))
     for key in _REUSE_VERSIONS:
         if run["versions"].get(key) != now.get(key):
             return None, f"{key} differs ({run['versions'].get(key)!r}, now {now.get(key)!r})"
@@ -230,7 +237,6 @@ def _run_subjects(runnable, jobs, on_subject):
 def aggregate(subject_list, runs, *, started_at, command, options, interrupted=False):
     """The aggregate report: every subject's cases (ids prefixed ``Class::``) plus the matrix."""
     from harness.report import build
-    from harness.versions import collect_versions
 
     cases, rows, checks = [], [], {}
     totals = {"expected": 0, "collected": 0, "total": 0}
@@ -274,34 +280,18 @@ def aggregate(subject_list, runs, *, started_at, command, options, interrupted=F
     for row in rows:  # a subject that did not run still has a status for every check
         if not row["cells"]:
             row["cells"] = {chk: row["status"] for chk in sorted(checks)}
-    end = dt.datetime.now().astimezone()
-    report = {
-        "schema_version": build.SCHEMA_VERSION,
-        "partial": bool(interrupted),
-        "run": {
-            "adapter": {"name": options["family"], "spec": options["family"], "class": "harness.certify",
-                        "capabilities": {"tie_modes": [], "bias_layouts": [], "dtypes": [], "flags": []}},
-            "versions": collect_versions(),
-            "seed": options["seed"],
-            "options": {"profile": options["profile"], "timeout_s": options["timeout_s"],
-                        "select": list(options["select"]), "expected_failures": options["expected_failures_path"],
-                        "jobs": options["jobs"], "class_timeout_s": options["class_timeout_s"]},
-            "started_at": started_at.isoformat(timespec="seconds"),
-            "finished_at": None if interrupted else end.isoformat(timespec="seconds"),
-            "duration_s": round((end - started_at).total_seconds(), 3),
-            "command": command,
-        },
-        "summary": {"counts": count([_Status(c["status"]) for c in cases]), **totals, "gate": "pass",
-                    "gate_reasons": []},
-        "checks": [checks[k] for k in sorted(checks)],
-        "cases": cases,
-        "matrix": {"subjects": rows, "checks": sorted(checks)},
-    }
-    report["summary"]["expected"] = max(report["summary"]["expected"], 0)
-    report = build.to_jsonable(report)
-    verdict, reasons = build.gate(report)
-    report["summary"]["gate"], report["summary"]["gate_reasons"] = verdict, reasons
-    return report
+    run = build.run_block(
+        adapter={"name": options["family"], "spec": options["family"], "class": "harness.certify",
+                 "capabilities": {"tie_modes": [], "bias_layouts": [], "dtypes": [], "flags": []}},
+        seed=options["seed"],
+        options={"profile": options["profile"], "timeout_s": options["timeout_s"],
+                 "select": list(options["select"]), "expected_failures": options["expected_failures_path"],
+                 "jobs": options["jobs"], "class_timeout_s": options["class_timeout_s"]},
+        started_at=started_at, finished_at=None if interrupted else dt.datetime.now().astimezone(), command=command)
+    return build.assemble(partial=interrupted, run=run, counts=build.tally(cases), expected=max(totals["expected"], 0),
+                          collected=totals["collected"], total=totals["total"],
+                          checks=[checks[k] for k in sorted(checks)], cases=cases,
+                          matrix={"subjects": rows, "checks": sorted(checks)})
 
 
 def timing(report, wall_s=None):
@@ -317,11 +307,6 @@ def timing(report, wall_s=None):
                    subject_max_s=round(durations[-1], 1), subject_sum_s=round(sum(durations), 1),
                    subjects_within_20s=sum(1 for d in durations if d <= 20.0))
     return out
-
-
-@dataclasses.dataclass
-class _Status:
-    status: str
 
 
 def default_jobs():

@@ -54,7 +54,7 @@ def test_merged_shards_equal_the_unsharded_run(tmp_path):
     assert _comparable(merged) == _comparable(whole)
     assert (tmp_path / "merged" / "report.html").exists() and (tmp_path / "merged" / "report.md").exists()
     code, out = _cli("merge", str(tmp_path / "shard1"), "--report-dir", str(tmp_path / "bad"))
-    assert code == 3 and "need each of shards 1..2" in out  # EXIT_USAGE
+    assert code == 2 and "need each of shards 1..2" in out  # EXIT_USAGE
 
 
 def test_example_workflow_commands_parse():

@@ -12,6 +12,7 @@ import pytest
 
 from harness import cli, registry
 from harness.adapters.reference import ReferenceAdapter
+from harness.commands import run as run_command
 from harness.report import load_report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,7 +124,7 @@ def test_internal_error_keeps_results(tmp_path, capsys, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("progress printer broke")
 
-    monkeypatch.setattr(cli, "_progress", boom)
+    monkeypatch.setattr(run_command, "_progress", boom)
     code = cli.main(["run", "--adapter", "reference", "--select", "grow.shape", "--report-dir", str(tmp_path),
                      "--profile", "dev"])
     assert code == 3
@@ -189,6 +190,30 @@ def test_usage_errors_exit_2(args, tmp_path, capsys):
     assert "Traceback" not in capsys.readouterr().err
 
 
+def test_usage_error_of_a_command_module_exits_2_under_python_m(tmp_path):
+    """``python -m harness.cli`` runs cli as ``__main__``: a command's UsageError must still be the one
+    main catches (exit 2, one line), not an internal error (exit 3)."""
+    missing = str(tmp_path / "missing.json")
+    proc = _cli("diff", missing, missing, timeout=120)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines() == [f"resize-conformance: error: {missing}: no such file"]
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "--adapter", "reference"], ["list-checks"], ["list-adapters"],
+    ["certify", "--adapter", "reference", "-j", "1"], ["merge", "a", "--report-dir", "m"], ["golden", "check"],
+    ["diff", "a", "b"], ["junit", "a", "-o", "x.xml"], ["env-error", "--report-dir", "e", "--adapter", "a", "--stage", "s"],
+    ["bench", "--quick"],
+])
+def test_every_command_reads_a_frozen_options_object(argv):
+    import dataclasses
+
+    args = cli.build_parser().parse_args(argv)
+    options = args.options_type.from_args(args, argv)
+    assert dataclasses.is_dataclass(options) and type(options).__dataclass_params__.frozen
+    assert args.handler.__module__ == type(options).__module__  # handler and options live in the command's module
+
+
 def test_unwritable_report_dir_exits_2(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
@@ -223,7 +248,8 @@ def test_list_adapters(capsys):
 def test_list_checks_mutants_is_the_reverse_index(capsys):
     assert cli.main(["list-checks", "--mutants"]) == 0
     out = capsys.readouterr().out
-    assert "\n    mutants.OffByOne\n" in out and "mutants_lead.HalfAppliedOnFailure  (message: 'after resize(')" in out
+    assert "\n    mutants.OffByOne  (message: 'input matrix: shape')\n" in out
+    assert "mutants_lead.HalfAppliedOnFailure  (message: 'after resize(')" in out
     blocks = out.split("\n")
     check_lines = [i for i, line in enumerate(blocks) if line and not line.startswith(" ")]
     assert all(blocks[i + 1].startswith("    ") for i in check_lines), "a check with no mutant"

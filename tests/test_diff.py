@@ -9,7 +9,7 @@ import pytest
 
 from harness import cli
 from harness.adapters.reference import ReferenceAdapter
-from harness.commands.matrix import environment_error_report
+from harness.commands.env_error import environment_error_report
 from harness.report import build_report, validate_report
 from harness.report.diff import diff_reports, matrix, render_diff_markdown, render_matrix_markdown
 from harness.results import CaseResult
@@ -98,15 +98,28 @@ def test_cli_pair_writes_markdown_html_json_and_exits_1_on_regression(pair, tmp_
     assert cli.main(["diff", str(paths[0]), str(paths[0]), "--quiet"]) == 0
 
 
+def test_transformers_runs_are_labelled_and_ordered_by_both_versions(pair):
+    """The transformers axis: runs of one class under two transformers lines are told apart and ordered."""
+    older = make_report(NEW, tf="2.17.1", adapter="transformers/TFBertForMaskedLM")
+    older["run"]["versions"]["transformers"] = "4.44.2"
+    newer = make_report(NEW, tf="2.21.0", adapter="transformers/TFBertForMaskedLM")
+    newer["run"]["versions"]["transformers"] = "4.57.6"
+    mx = matrix([newer, older], ["new", "old"])
+    assert [r["column"] for r in mx["runs"]] == ["TF 2.17.1, transformers 4.44.2", "TF 2.21.0, transformers 4.57.6"]
+    assert len(mx["diffs"]) == 1
+
+
 def test_matrix_groups_by_adapter_sorts_by_version_and_marks_environment_errors(pair, tmp_path, capsys):
     broken = environment_error_report(adapter="reference", stage="install tensorflow-cpu==2.16.*",
                                       message="ERROR: No matching distribution", requested={"tensorflow": "2.16.*"},
                                       versions={})
     validate_report(broken)
     other = make_report(NEW, tf="2.21.0", adapter="transformers/TFBertForMaskedLM")
+    other["run"]["versions"]["transformers"] = "4.57.6"
     mx = matrix([pair[1], broken, other, pair[0]], ["new", "broken", "bert", "old"])
     assert [r["label"] for r in mx["runs"]] == ["reference @ TF 2.16", "reference @ TF 2.20.0",
-                                                 "reference @ TF 2.21.0", "transformers/TFBertForMaskedLM @ TF 2.21.0"]
+                                                 "reference @ TF 2.21.0",
+                                                 "transformers/TFBertForMaskedLM @ TF 2.21.0, transformers 4.57.6"]
     assert len(mx["diffs"]) == 2 and not mx["diffs"][0]["comparable"] and mx["regressions"] == 1
     row = next(r for r in mx["rows"] if r["check"] == "grow.shape")
     assert [c["text"] for c in row["cells"]] == ["env error", "fail 1/2", "fail 1/2", "fail 1/2"]

@@ -6,7 +6,7 @@ import re
 from test_diff import make_report
 
 from harness import cli
-from harness.commands.matrix import environment_error_report
+from harness.commands.env_error import environment_error_report
 from harness.report.html import render_html, render_matrix_html
 
 EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>'

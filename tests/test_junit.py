@@ -7,7 +7,7 @@ import pytest
 from test_diff import make_report
 
 from harness import cli
-from harness.commands.matrix import environment_error_report
+from harness.commands.env_error import environment_error_report
 from harness.report.junit import render_junit
 
 CASES = [

@@ -1,1 +1,2 @@
-"""Subcommands beyond run/list-checks/list-adapters; see ``harness.cli.COMMAND_MODULES``."""
+"""The commands of ``resize-conformance``, one module each (``harness.cli.COMMANDS``); what they
+share (``UsageError``, exit codes, report directories, signals) is in ``_common``."""

@@ -5,11 +5,12 @@ Light at import (no TensorFlow): the work happens in fresh child processes (``ha
 """
 
 import argparse
+import dataclasses
 import os
 import re
-import shlex
 
-PROG = "resize-conformance"
+from harness.commands._common import EXIT_OK, UsageError, bind, command_line
+
 DEFAULT_SHAPES = "30522x768,50257x768,250002x1024,128256x4096"
 QUICK_SHAPES = "96x16,160x32"
 EPILOG = """\
@@ -53,12 +54,39 @@ def register(subparsers, parser_class):
                         "in-process and in a worker, one transformers class); medians of --repeats (default 3)")
     p.add_argument("--suite-matrix", choices=("none", "sample", "all"), default="none",
                    help="with --suite: also certify transformers with -j 2 (sample: 4 classes, extrapolated)")
-    p.set_defaults(func=cmd_bench)
+    bind(p, BenchOptions, cmd_bench)
+
+
+@dataclasses.dataclass(frozen=True)
+class BenchOptions:
+    """The options of ``bench`` as given (None: the default of --quick or of a full bench)."""
+
+    shapes: str | None
+    delta: int | None
+    repeats: int | None
+    budget_s: float
+    quick: bool
+    cases: tuple  # name globs or groups
+    transformers_models: str
+    memory: bool
+    in_process: bool
+    timeout_s: float
+    out: str
+    markdown: str | None
+    suite: bool
+    suite_matrix: str
+    command: str
+
+    @classmethod
+    def from_args(cls, args, argv):
+        return cls(shapes=args.shapes, delta=args.delta, repeats=args.repeats, budget_s=args.budget,
+                   quick=args.quick, cases=tuple(args.case), transformers_models=args.transformers_models,
+                   memory=not args.no_memory, in_process=args.in_process, timeout_s=args.timeout, out=args.out,
+                   markdown=args.markdown, suite=args.suite, suite_matrix=args.suite_matrix,
+                   command=command_line(argv))
 
 
 def parse_shapes(text):
-    from harness.cli import UsageError
-
     shapes = []
     for part in filter(None, (s.strip() for s in text.split(","))):
         m = re.fullmatch(r"(\d+)[xX](\d+)", part)
@@ -70,55 +98,56 @@ def parse_shapes(text):
     return shapes
 
 
-def options_from_args(args, argv=()):
+def measure_options(options):
+    """The options dict of ``harness.bench.measure.run_bench``, defaults filled in and checked."""
     from harness.bench import cases as bc
-    from harness.cli import UsageError
 
-    shapes = parse_shapes(args.shapes or (QUICK_SHAPES if args.quick else DEFAULT_SHAPES))
-    delta = args.delta if args.delta is not None else (8 if args.quick else 1024)
-    repeats = args.repeats if args.repeats is not None else (3 if args.quick else 5)
-    if delta < 1 or repeats < 1 or not args.budget > 0 or not args.timeout > 0:
+    shapes = parse_shapes(options.shapes or (QUICK_SHAPES if options.quick else DEFAULT_SHAPES))
+    delta = options.delta if options.delta is not None else (8 if options.quick else 1024)
+    repeats = options.repeats if options.repeats is not None else (3 if options.quick else 5)
+    if delta < 1 or repeats < 1 or not options.budget_s > 0 or not options.timeout_s > 0:
         raise UsageError("--delta and --repeats must be >= 1, --budget and --timeout > 0")
     too_small = [f"{r}x{w}" for r, w in shapes if r - delta < 1]
     if too_small:
         raise UsageError(f"--delta {delta} leaves no row to keep when shrinking {', '.join(too_small)}")
-    chosen = bc.select(args.case)
-    if args.case and not chosen:
-        raise UsageError(f"no bench case matches {args.case}; cases: {', '.join(c.name for c in bc.CASES)}")
+    globs = list(options.cases)
+    chosen = bc.select(globs)
+    if globs and not chosen:
+        raise UsageError(f"no bench case matches {globs}; cases: {', '.join(c.name for c in bc.CASES)}")
     names = {c.name for c in chosen} | set(bc.FLOORS)
-    return {"shapes": shapes, "delta": delta, "repeats": repeats, "budget_s": args.budget,
-            "quick": args.quick, "models": args.transformers_models, "memory": not args.no_memory,
-            "in_process": args.in_process,
-            "timeout_s": args.timeout, "cases": [c for c in bc.CASES if c.name in names],
-            "command": f"{PROG} {shlex.join(argv)}".strip()}
+    return {"shapes": shapes, "delta": delta, "repeats": repeats, "budget_s": options.budget_s,
+            "quick": options.quick, "models": options.transformers_models, "memory": options.memory,
+            "in_process": options.in_process,
+            "timeout_s": options.timeout_s, "cases": [c for c in bc.CASES if c.name in names],
+            "command": options.command}
 
 
-def cmd_suite(args, argv):
+def cmd_suite(options):
+    """``bench --suite``: wall time of the suite's own commands (``harness.bench.suite``)."""
     from harness.bench import report, suite
 
-    out = args.out if args.out != "bench.json" else "suite-timing.json"
-    result = suite.run_suite_timing(repeats=args.repeats or 3, matrix=args.suite_matrix, timeout_s=args.timeout,
-                                    log=lambda line: print(line, flush=True))
-    result["command"] = f"{PROG} {shlex.join(argv)}".strip()
-    md_path = args.markdown or (os.path.splitext(out)[0] + ".md")
+    out = options.out if options.out != "bench.json" else "suite-timing.json"
+    result = suite.run_suite_timing(repeats=options.repeats or 3, matrix=options.suite_matrix,
+                                    timeout_s=options.timeout_s, log=lambda line: print(line, flush=True))
+    result["command"] = options.command
+    md_path = options.markdown or (os.path.splitext(out)[0] + ".md")
     report.write_json(result, out)
     with open(md_path, "w", encoding="utf-8") as fh:
         fh.write(suite.render_markdown(result))
     print(suite.render_markdown(result))
     print(f"bench: wrote {out} and {md_path}")
-    return 0
+    return EXIT_OK
 
 
-def cmd_bench(args, argv):
+def cmd_bench(options):
     from harness.bench import measure, report
 
-    if args.suite:
-        return cmd_suite(args, argv)
-    options = options_from_args(args, argv)
-    raw = report.summarise(measure.run_bench(options))
-    md_path = args.markdown or (os.path.splitext(args.out)[0] + ".md")
-    report.write_json(raw, args.out)
+    if options.suite:
+        return cmd_suite(options)
+    raw = report.summarise(measure.run_bench(measure_options(options)))
+    md_path = options.markdown or (os.path.splitext(options.out)[0] + ".md")
+    report.write_json(raw, options.out)
     report.write_markdown(raw, md_path)
     print(report.render_markdown(raw))
-    print(f"bench: wrote {args.out} and {md_path}")
-    return 0
+    print(f"bench: wrote {options.out} and {md_path}")
+    return EXIT_OK

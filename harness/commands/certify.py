@@ -1,15 +1,29 @@
 """``resize-conformance certify``: run the checks on many subjects (every transformers TF class)
-in isolated worker processes and write a class x check compliance matrix."""
+in isolated worker processes and write a class x check compliance matrix (``harness.certify``)."""
 
+import dataclasses
 import datetime as dt
-import math
 import os
-import shlex
 import sys
 import threading
 import time
 
-PROG = "resize-conformance"
+from harness.commands._common import (
+    EXIT_GATE_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    PROFILES,
+    PROG,
+    UsageError,
+    bind,
+    command_line,
+    load_manifest,
+    positive_seconds,
+    prepare_report_dir,
+    raise_interrupt,
+    signals,
+    write_report_and_html,
+)
 
 
 def register(sub, parser_class):
@@ -27,7 +41,7 @@ def register(sub, parser_class):
                    help="classes run in parallel, one worker process each (default: min(cores, 4))")
     p.add_argument("--select", action="append", default=[], metavar="PATTERN", help="as for 'run'")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--profile", choices=("dev", "ci", "thorough"), default="ci")
+    p.add_argument("--profile", choices=PROFILES, default="ci")
     p.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS", help="per case (default 120)")
     p.add_argument("--class-timeout", type=float, default=600.0, metavar="SECONDS",
                    help="budget per class; cases not reached are reported skipped (default 600)")
@@ -45,19 +59,80 @@ def register(sub, parser_class):
     p.add_argument("--shard", metavar="I/N", default=None,
                    help="certify only shard I of N (a deterministic split by class name); join the "
                         "shards' report.json with 'merge'")
-    p.set_defaults(func=cmd_certify)
+    bind(p, CertifyOptions, cmd_certify)
 
 
-def _manifest_entries(path):
-    if not path:
-        return []
-    from harness import manifest
-    from harness.cli import UsageError
+@dataclasses.dataclass(frozen=True)
+class CertifyOptions:
+    """The options of one ``certify`` (see ``register`` for their meaning)."""
+
+    family: str
+    models: tuple
+    report_dir: str
+    jobs: int
+    select: tuple
+    seed: int
+    profile: str
+    timeout_s: float
+    class_timeout_s: float
+    expected_failures: str | None
+    shrink: bool
+    fresh_workers: bool
+    resume: bool
+    quiet: bool
+    shard: str | None
+    command: str
+
+    @classmethod
+    def from_args(cls, args, argv):
+        positive_seconds("--timeout", args.timeout)
+        positive_seconds("--class-timeout", args.class_timeout)
+        jobs = args.jobs if args.jobs is not None else _default_jobs()
+        if jobs < 1:
+            raise UsageError(f"-j must be at least 1, not {jobs}")
+        return cls(family=args.adapter, models=tuple(args.model), report_dir=args.report_dir, jobs=jobs,
+                   select=tuple(args.select), seed=args.seed, profile=args.profile, timeout_s=args.timeout,
+                   class_timeout_s=args.class_timeout, expected_failures=args.expected_failures,
+                   shrink=not args.no_shrink, fresh_workers=args.fresh_workers, resume=args.resume,
+                   quiet=args.quiet, shard=args.shard, command=command_line(argv))
+
+    def library_options(self, entries):
+        """The options dict of ``harness.certify.run_all`` / ``aggregate``; ``entries`` are the
+        manifest's (``xfails_for`` picks a class's)."""
+        from harness import manifest
+
+        return {"family": self.family, "seed": self.seed, "profile": self.profile, "timeout_s": self.timeout_s,
+                "class_timeout_s": self.class_timeout_s, "select": list(self.select), "shrink": self.shrink,
+                "jobs": self.jobs, "expected_failures_path": self.expected_failures,
+                "warm_workers": not self.fresh_workers, "resume": self.resume,
+                "xfails_for": lambda name: manifest.for_class(entries, name) if entries else (),
+                "command": self.command}
+
+
+def _default_jobs():
+    from harness import certify
+
+    return certify.default_jobs()
+
+
+def _subjects(options):
+    """The subjects to certify and, with --shard, ``{index, count, subjects}`` of the whole list."""
+    from harness import certify
 
     try:
-        return manifest.load(path)
-    except manifest.ManifestError as exc:
-        raise UsageError(f"bad expected-failures manifest: {exc}") from exc
+        subject_list = certify.subjects(options.family, list(options.models))
+    except (ValueError, KeyError, ImportError) as exc:
+        raise UsageError(str(exc)) from exc
+    if options.shard is None:
+        return subject_list, None
+    from harness import shard
+
+    try:
+        index, count = shard.parse(options.shard)
+    except shard.ShardError as exc:
+        raise UsageError(str(exc)) from exc
+    shard_info = {"index": index, "count": count, "subjects": [s.name for s in subject_list]}
+    return [s for s in subject_list if shard.owns_subject(s.name, index, count)], shard_info
 
 
 def _record_unmatched(report, entries):
@@ -70,40 +145,14 @@ def _record_unmatched(report, entries):
     manifest.record_unmatched(report, entries, by_class)
 
 
-def cmd_certify(args, argv):
-    from harness import certify
-    from harness.cli import UsageError, _prepare_report_dir, _raise_interrupt, _signals
+def cmd_certify(options):
+    from harness import certify, manifest
 
-    for name, value in (("--timeout", args.timeout), ("--class-timeout", args.class_timeout)):
-        if not (value > 0 and math.isfinite(value)):
-            raise UsageError(f"{name} must be a positive number of seconds, not {value:g}")
-    jobs = args.jobs if args.jobs is not None else certify.default_jobs()
-    if jobs < 1:
-        raise UsageError(f"-j must be at least 1, not {jobs}")
-    _prepare_report_dir(args.report_dir)
-    try:
-        subject_list = certify.subjects(args.adapter, args.model)
-    except (ValueError, KeyError, ImportError) as exc:
-        raise UsageError(str(exc)) from exc
-    shard_info = None
-    if args.shard is not None:
-        from harness import shard
-
-        try:
-            index, count = shard.parse(args.shard)
-        except shard.ShardError as exc:
-            raise UsageError(str(exc)) from exc
-        shard_info = {"index": index, "count": count, "subjects": [s.name for s in subject_list]}
-        subject_list = [s for s in subject_list if shard.owns_subject(s.name, index, count)]
-    command = f"{PROG} {shlex.join(argv)}"
-    from harness import manifest
-
-    entries = _manifest_entries(args.expected_failures)
-    options = {"family": args.adapter, "seed": args.seed, "profile": args.profile, "timeout_s": args.timeout,
-               "class_timeout_s": args.class_timeout, "select": args.select, "shrink": not args.no_shrink,
-               "jobs": jobs, "expected_failures_path": args.expected_failures,
-               "warm_workers": not args.fresh_workers, "resume": args.resume,
-               "xfails_for": lambda name: manifest.for_class(entries, name) if entries else (), "command": command}
+    prepare_report_dir(options.report_dir)
+    subject_list, shard_info = _subjects(options)
+    entries = load_manifest(options.expected_failures)
+    run_options = options.library_options(entries)
+    jobs = options.jobs
     runnable = sum(1 for s in subject_list if s.adapter_spec)
     print(f"certifying {runnable} classes ({len(subject_list) - runnable} not applicable) "
           f"with {jobs} worker{'s' if jobs != 1 else ''}", flush=True)
@@ -113,7 +162,7 @@ def cmd_certify(args, argv):
     t0 = time.perf_counter()
 
     def on_case(subject, result):
-        if not args.quiet and result.status in ("failed", "error"):
+        if not options.quiet and result.status in ("failed", "error"):
             with lock:
                 print(f"    {result.status.upper():<7} {subject.name} {result.id}: {result.message[:160]}",
                       flush=True)
@@ -133,7 +182,7 @@ def cmd_certify(args, argv):
                         f"{c['xfailed']} xfailed, {c['not_applicable']} n/a")
             if run.resumed:
                 line += "  (kept from the earlier run)"
-            elif args.resume and run.resume_miss and run.resume_miss != "no earlier report":
+            elif options.resume and run.resume_miss and run.resume_miss != "no earlier report":
                 line += f"  (rerun: {run.resume_miss})"
             print(f"[{done[0]:>3}/{runnable}] {run.subject.name:<45} {line}  {run.duration_s:.1f}s "
                   f"(elapsed {time.perf_counter() - t0:.0f}s)", flush=True)
@@ -141,25 +190,25 @@ def cmd_certify(args, argv):
     interrupted = False
     runs = {}
     try:
-        with _signals(_raise_interrupt):
-            runs = certify.run_all(subject_list, options, args.report_dir, jobs=jobs,
+        with signals(raise_interrupt):
+            runs = certify.run_all(subject_list, run_options, options.report_dir, jobs=jobs,
                                    on_subject=on_subject, on_case=on_case)
     except KeyboardInterrupt:
         interrupted = True
         runs = getattr(certify.run_all, "last_runs", runs)
-    report = certify.aggregate(subject_list, _collect(subject_list, args.report_dir, runs),
-                               started_at=started_at, command=command, options=options,
+    report = certify.aggregate(subject_list, _collect(subject_list, options.report_dir, runs),
+                               started_at=started_at, command=options.command, options=run_options,
                                interrupted=interrupted)
     report["run"]["options"]["wall_s"] = round(time.perf_counter() - t0, 1)
     report["run"]["timing"] = certify.timing(report, wall_s=time.perf_counter() - t0)
-    if args.resume:
+    if options.resume:
         report["run"]["timing"]["subjects_resumed"] = sum(1 for r in runs.values() if r.resumed)
-    report["run"]["timing"].update({f"workers_{k}": v for k, v in (options.get("worker_stats") or {}).items()})
+    report["run"]["timing"].update({f"workers_{k}": v for k, v in (run_options.get("worker_stats") or {}).items()})
     if shard_info:
         report["run"]["options"]["shard"] = shard_info
     if entries and not interrupted and not shard_info:
         _record_unmatched(report, entries)
-    _write(report, args.report_dir)
+    write_report_and_html(report, options.report_dir)
     s = report["summary"]
     if shard_info:
         print(f"\nshard {shard_info['index']}/{shard_info['count']}: {len(subject_list)} of "
@@ -171,13 +220,13 @@ def cmd_certify(args, argv):
     print(f"collected {s['collected']} of {s['expected']} expected cases; gate: {s['gate'].upper()}")
     for reason in s["gate_reasons"]:
         print(f"  - {reason}")
-    print(f"wall time {time.perf_counter() - t0:.0f}s; report: {os.path.join(args.report_dir, 'report.json')} "
+    print(f"wall time {time.perf_counter() - t0:.0f}s; report: {os.path.join(options.report_dir, 'report.json')} "
           "(and report.md, report.html)")
     manifest.warn_unmatched(report, PROG)
     if interrupted:
         print(f"{PROG}: interrupted; partial report written", file=sys.stderr)
-        return 130
-    return 0 if s["gate"] == "pass" else 1
+        return EXIT_INTERRUPTED
+    return EXIT_OK if s["gate"] == "pass" else EXIT_GATE_FAILED
 
 
 def _collect(subject_list, report_dir, runs):
@@ -195,12 +244,3 @@ def _collect(subject_list, report_dir, runs):
             run.report = load_report(path)
             out[s.name] = run
     return out
-
-
-def _write(report, report_dir):
-    """report.json and report.md (write_report), and the self-contained report.html."""
-    from harness.report import write_report, write_text_atomic
-    from harness.report.html import render_html
-
-    write_report(report, report_dir)
-    write_text_atomic(os.path.join(report_dir, "report.html"), render_html(report))

@@ -1,8 +1,11 @@
 """``resize-conformance diff OLD.json NEW.json`` / ``diff --matrix R1.json R2.json ...``."""
 
 import argparse
+import dataclasses
 import os
 import sys
+
+from harness.commands._common import EXIT_GATE_FAILED, EXIT_OK, UsageError, bind, load_reports
 
 EPILOG = """\
 Writes regressions.md, regressions.html and regressions.json to --out (if given) and prints the
@@ -26,43 +29,33 @@ def register(subparsers, parser_class):
     p.add_argument("--matrix", action="store_true", help="compare several runs as a matrix")
     p.add_argument("--out", default=None, metavar="DIR", help="write regressions.md/.html/.json here")
     p.add_argument("--quiet", action="store_true", help="print only the one-line summary")
-    p.set_defaults(func=cmd_diff)
+    bind(p, DiffOptions, cmd_diff)
 
 
-def load_reports(paths):
-    """Load and validate every report; a bad one raises UsageError naming the file (one line)."""
-    from harness.cli import UsageError
-    from harness.report.build import load_report
+@dataclasses.dataclass(frozen=True)
+class DiffOptions:
+    reports: tuple  # paths (a directory means its report.json)
+    matrix: bool
+    out: str | None
+    quiet: bool
 
-    out = []
-    for path in paths:
-        try:
-            out.append(load_report(path))
-        except FileNotFoundError:
-            raise UsageError(f"{path}: no such file") from None
-        except IsADirectoryError:
-            raise UsageError(f"{path}: is a directory without report.json") from None
-        except UnicodeDecodeError as exc:
-            raise UsageError(f"{path}: not a UTF-8 text file ({exc.reason})") from None
-        except ValueError as exc:  # JSONDecodeError is a ValueError; so is a schema error
-            raise UsageError(f"{path}: not a valid report.json: {' '.join(str(exc).split())}") from None
-        except OSError as exc:
-            raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    return out
+    @classmethod
+    def from_args(cls, args, argv):
+        return cls(reports=tuple(os.fspath(p) for p in args.reports), matrix=args.matrix, out=args.out,
+                   quiet=args.quiet)
 
 
-def cmd_diff(args, argv):
-    from harness.cli import UsageError
+def cmd_diff(options):
     from harness.report import build, write_text_atomic
     from harness.report.diff import diff_reports, matrix, render_diff_markdown, render_matrix_markdown
     from harness.report.html import render_matrix_html
 
-    paths = [os.fspath(p) for p in args.reports]
-    if not args.matrix and len(paths) != 2:
+    paths = list(options.reports)
+    if not options.matrix and len(paths) != 2:
         raise UsageError(f"diff takes OLD.json NEW.json (got {len(paths)} files; use --matrix for more)")
     reports = load_reports(paths)
     mx = matrix(reports, paths)
-    if args.matrix:
+    if options.matrix:
         markdown = render_matrix_markdown(mx)
         title = "Regression report: version matrix"
         data = {"runs": mx["runs"], "matrix": mx["rows"], "diffs": mx["diffs"]}
@@ -73,21 +66,22 @@ def cmd_diff(args, argv):
         markdown = render_diff_markdown(diff)
         title = f"Regression report: {diff['old']['label']} \u2192 {diff['new']['label']}"
         data = diff
-    if args.out:
+    out = options.out
+    if out:
         try:
-            write_text_atomic(os.path.join(args.out, "regressions.md"), markdown)
-            write_text_atomic(os.path.join(args.out, "regressions.html"),
+            write_text_atomic(os.path.join(out, "regressions.md"), markdown)
+            write_text_atomic(os.path.join(out, "regressions.html"),
                               render_matrix_html(reports, paths, title=title, mx=mx))
-            write_text_atomic(os.path.join(args.out, "regressions.json"), build.dumps(data))
+            write_text_atomic(os.path.join(out, "regressions.json"), build.dumps(data))
         except OSError as exc:
-            raise UsageError(f"cannot write to {args.out!r}: {exc.strerror or exc}") from exc
+            raise UsageError(f"cannot write to {out!r}: {exc.strerror or exc}") from exc
     n = mx["regressions"]
-    where = f"; written to {args.out}" if args.out else ""
+    where = f"; written to {out}" if out else ""
     try:
-        if not args.quiet:
+        if not options.quiet:
             print(markdown)
         print(f"diff: {n} regression(s) across {len(reports)} run(s){where}")
         sys.stdout.flush()
     except BrokenPipeError:  # e.g. piped into `head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    return 1 if n else 0
+    return EXIT_GATE_FAILED if n else EXIT_OK

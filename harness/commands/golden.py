@@ -1,7 +1,11 @@
 """``resize-conformance golden regen|check``: rewrite or verify the golden files."""
 
+import argparse
+import dataclasses
 import os
 import sys
+
+from harness.commands._common import EXIT_GATE_FAILED, EXIT_OK, UsageError, bind
 
 HELP_EPILOG = """\
 exit codes:
@@ -14,8 +18,6 @@ exit codes:
 
 
 def register(subparsers, parser_class):
-    import argparse
-
     golden = subparsers.add_parser("golden", help="regenerate or check the golden files",
                                    description="Golden cases: inputs, parameters and results of the reference "
                                                "under fixed seeds (golden/<case>/case.json + arrays.npz).",
@@ -32,50 +34,54 @@ def register(subparsers, parser_class):
         if name == "regen":
             p.add_argument("--prune", action="store_true",
                            help="also delete cases no longer defined and orphaned entries")
-        p.set_defaults(func=cmd_regen if name == "regen" else cmd_check)
-    golden.set_defaults(func=lambda args, argv: _missing_action())
+        bind(p, GoldenOptions, cmd_regen if name == "regen" else cmd_check)
+    bind(golden, GoldenOptions, None)  # no action: GoldenOptions.from_args raises the usage error
 
 
-def _missing_action():
-    from harness.cli import UsageError
+@dataclasses.dataclass(frozen=True)
+class GoldenOptions:
+    dir: str | None      # the golden directory (None: golden/ of the checkout)
+    pattern: str | None  # -k: a substring or glob of case names
+    prune: bool          # regen only
 
-    raise UsageError("golden needs an action: regen or check")
+    @classmethod
+    def from_args(cls, args, argv):
+        if args.golden_command is None:
+            raise UsageError("golden needs an action: regen or check")
+        return cls(dir=args.dir, pattern=args.pattern, prune=getattr(args, "prune", False))
 
 
-def _directory(args, must_exist):
-    from harness.cli import UsageError
+def _directory(options, must_exist):
     from harness.golden.generate import default_dir
 
-    directory = args.dir or default_dir()
+    directory = options.dir or default_dir()
     if must_exist and not os.path.isdir(directory):
         raise UsageError(f"golden directory {directory!r} does not exist")
     return directory
 
 
-def cmd_regen(args, argv):
-    from harness.cli import UsageError
+def cmd_regen(options):
     from harness.golden.generate import regen
 
-    directory = _directory(args, must_exist=False)
-    written, pruned = regen(directory, args.pattern, prune=args.prune)
-    if not written and args.pattern:
-        raise UsageError(f"no golden case matches -k {args.pattern!r}")
+    directory = _directory(options, must_exist=False)
+    written, pruned = regen(directory, options.pattern, prune=options.prune)
+    if not written and options.pattern:
+        raise UsageError(f"no golden case matches -k {options.pattern!r}")
     for name in written:
         print(f"wrote {os.path.join(directory, name)}")
     for path in pruned:
         print(f"pruned {path}")
     print(f"golden regen: {len(written)} case(s) written to {directory}")
-    return 0
+    return EXIT_OK
 
 
-def cmd_check(args, argv):
-    from harness.cli import UsageError
+def cmd_check(options):
     from harness.golden import GoldenFormatError
     from harness.golden.generate import check
 
-    directory = _directory(args, must_exist=True)
+    directory = _directory(options, must_exist=True)
     try:
-        result = check(directory, args.pattern)
+        result = check(directory, options.pattern)
     except GoldenFormatError as exc:
         raise UsageError(f"bad golden file: {exc}") from exc
     for m in result.mismatches:
@@ -93,4 +99,4 @@ def cmd_check(args, argv):
           + f", {len(result.added)} added, {len(result.removed)} removed, {len(result.orphaned)} orphaned"
           + f" [{directory}]")
     sys.stdout.flush()
-    return 0 if result.ok else 1
+    return EXIT_OK if result.ok else EXIT_GATE_FAILED

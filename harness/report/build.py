@@ -7,7 +7,7 @@ import math
 import os
 
 from harness.report.atomic import write_text_atomic
-from harness.results import RAN, count
+from harness.results import RAN, STATUSES, count
 
 SCHEMA_VERSION = "1.0"
 SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "report.schema.json")
@@ -129,6 +129,55 @@ def _shrinks(runner):
     return any(getattr(p, "name", "") == "shrink" for p in phases)
 
 
+def run_block(*, adapter, seed, options, started_at, finished_at, command, versions=None):
+    """The report's ``run`` object. ``started_at``/``finished_at`` are datetimes or ISO-8601
+    strings; ``finished_at`` is None until the run has finished (the duration then runs to now).
+    ``versions`` defaults to ``collect_versions()``."""
+    if versions is None:
+        from harness.versions import collect_versions
+
+        versions = collect_versions()
+    started, finished = _as_datetime(started_at), _as_datetime(finished_at)
+    end = finished or _dt.datetime.now().astimezone()
+    return {
+        "adapter": adapter,
+        "versions": versions,
+        "seed": seed,
+        "options": options,
+        "started_at": _timestamp(started),
+        "finished_at": _timestamp(finished),
+        "duration_s": round(max(0.0, (end - started).total_seconds()), 3) if started else 0.0,
+        "command": command,
+    }
+
+
+def tally(cases):
+    """``{status: n}`` over every status (zeros included) of case dicts."""
+    counts = dict.fromkeys(STATUSES, 0)
+    for case in cases:
+        counts[case["status"]] += 1
+    return counts
+
+
+def assemble(*, partial, run, counts, expected, collected, total, checks, cases, **extra):
+    """A report in the schema's key order (``extra`` keys, e.g. certify's ``matrix``, last), as
+    strict JSON (``to_jsonable``), with its gate (``gate``) in the summary."""
+    report = {
+        "schema_version": SCHEMA_VERSION,
+        "partial": bool(partial),
+        "run": run,
+        "summary": {"counts": counts, "expected": expected, "collected": collected, "total": total,
+                    "gate": "pass", "gate_reasons": []},
+        "checks": checks,
+        "cases": cases,
+        **extra,
+    }
+    report = to_jsonable(report)
+    verdict, reasons = gate(report)
+    report["summary"]["gate"], report["summary"]["gate_reasons"] = verdict, reasons
+    return report
+
+
 def build_report(*, results, planned_total, adapter, adapter_spec, runner, started_at, finished_at,
                  partial, command, expected_failures_path=None):
     """The report dict (strict-JSON values) for ``results`` of a run by ``runner``.
@@ -136,46 +185,20 @@ def build_report(*, results, planned_total, adapter, adapter_spec, runner, start
     ``results`` should hold one ``CaseResult`` per planned case (cases not run as ``skipped``);
     ``started_at``/``finished_at`` are datetimes or ISO-8601 strings (``finished_at`` may be None).
     """
-    from harness.versions import collect_versions
-
     results = list(results)
     counts = count(results)
-    started, finished = _as_datetime(started_at), _as_datetime(finished_at)
-    end = finished or _dt.datetime.now().astimezone()
-    report = {
-        "schema_version": SCHEMA_VERSION,
-        "partial": bool(partial),
-        "run": {
-            "adapter": _adapter_info(adapter, adapter_spec, runner),
-            "versions": collect_versions(),
-            "seed": int(runner.seed),
-            "options": {
-                "profile": runner.profile_name,
-                "timeout_s": float(runner.timeout_s),
-                "select": list(runner.select),
-                "expected_failures": None if expected_failures_path is None else os.fspath(expected_failures_path),
-                "shrink": _shrinks(runner),
-            },
-            "started_at": _timestamp(started),
-            "finished_at": _timestamp(finished),
-            "duration_s": round(max(0.0, (end - started).total_seconds()), 3) if started else 0.0,
-            "command": command,
-        },
-        "summary": {
-            "counts": counts,
-            "expected": int(planned_total) - counts["not_applicable"],
-            "collected": sum(counts[s] for s in RAN),
-            "total": int(planned_total),
-            "gate": "pass",
-            "gate_reasons": [],
-        },
-        "checks": _checks_of(results),
-        "cases": [case_to_dict(r) for r in results],
+    options = {
+        "profile": runner.profile_name,
+        "timeout_s": float(runner.timeout_s),
+        "select": list(runner.select),
+        "expected_failures": None if expected_failures_path is None else os.fspath(expected_failures_path),
+        "shrink": _shrinks(runner),
     }
-    report = to_jsonable(report)
-    verdict, reasons = gate(report)
-    report["summary"]["gate"], report["summary"]["gate_reasons"] = verdict, reasons
-    return report
+    run = run_block(adapter=_adapter_info(adapter, adapter_spec, runner), seed=int(runner.seed), options=options,
+                    started_at=started_at, finished_at=finished_at, command=command)
+    return assemble(partial=partial, run=run, counts=counts, expected=int(planned_total) - counts["not_applicable"],
+                    collected=sum(counts[s] for s in RAN), total=int(planned_total), checks=_checks_of(results),
+                    cases=[case_to_dict(r) for r in results])
 
 
 # -- gate ------------------------------------------------------------------------

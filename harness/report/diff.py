@@ -62,12 +62,25 @@ def tf_version(report):
     return (requested.get("tensorflow") or "").rstrip(".*") or None
 
 
+def transformers_version(report):
+    """transformers version of a run (the requested one when the environment could not run)."""
+    found = (report["run"].get("versions") or {}).get("transformers")
+    if found:
+        return found
+    requested = (report.get("environment_error") or {}).get("requested") or {}
+    return (requested.get("transformers") or "").rstrip(".*") or None
+
+
 def run_info(report, path=None):
     run = report["run"]
     adapter = run["adapter"].get("name") or run["adapter"].get("spec")
     tf = tf_version(report)
-    return {"label": f"{adapter} @ TF {tf or '?'}", "column": f"TF {tf or '?'}", "adapter": adapter,
-            "tensorflow": tf, "path": str(path) if path else "", "gate": report["summary"]["gate"],
+    column = f"TF {tf or '?'}"
+    tx = transformers_version(report) if str(adapter).startswith("transformers") else None
+    if tx:  # the transformers axis of the matrix: which line the classes ran under
+        column += f", transformers {tx}"
+    return {"label": f"{adapter} @ {column}", "column": column, "adapter": adapter,
+            "tensorflow": tf, "transformers": tx, "path": str(path) if path else "", "gate": report["summary"]["gate"],
             "counts": report["summary"]["counts"], "versions": dict(run.get("versions") or {}),
             "environment_error": report.get("environment_error")}
 
@@ -177,7 +190,8 @@ def matrix(reports, paths=None):
     and sorted by TensorFlow version; ``diffs`` compare consecutive runs of the same adapter."""
     paths = list(paths or [None] * len(reports))
     infos = _unique_labels([run_info(r, p) for r, p in zip(reports, paths)])
-    order = sorted(range(len(reports)), key=lambda i: (infos[i]["adapter"], _version_key(infos[i]["tensorflow"])))
+    order = sorted(range(len(reports)), key=lambda i: (infos[i]["adapter"], _version_key(infos[i]["tensorflow"]),
+                                                       _version_key(infos[i]["transformers"])))
     groups = []
     for i in order:
         if not groups or groups[-1]["adapter"] != infos[i]["adapter"]:

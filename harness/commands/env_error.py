@@ -6,11 +6,14 @@ installed, imported or run, so the combination still has a schema-valid ``report
 TensorFlow: it runs under any Python with this package's dependencies.
 """
 
+import dataclasses
 import datetime as dt
 import json
 import os
 import platform
 import re
+
+from harness.commands._common import EXIT_OK, UsageError, bind, write_report_and_html
 
 VERSION_KEYS = ("python", "tensorflow", "tf_keras", "keras", "transformers", "numpy", "hypothesis", "harness",
                 "platform")
@@ -32,7 +35,38 @@ def register(subparsers, parser_class):
                    help="versions found in the environment (keys as in report.run.versions)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--profile", default="ci")
-    p.set_defaults(func=cmd_env_error)
+    bind(p, EnvErrorOptions, cmd_env_error)
+
+
+@dataclasses.dataclass(frozen=True)
+class EnvErrorOptions:
+    """The options of ``env-error``, with ``--requested`` and ``--versions-json`` parsed."""
+
+    report_dir: str
+    adapter: str
+    stage: str
+    message: str | None
+    log: str | None
+    requested: dict   # {package: version spec}
+    versions: dict    # as in report.run.versions
+    seed: int
+    profile: str
+
+    @classmethod
+    def from_args(cls, args, argv):
+        try:
+            versions = json.loads(args.versions_json or "{}")
+        except ValueError as exc:
+            raise UsageError(f"--versions-json is not JSON: {exc}") from exc
+        requested = {}
+        for item in args.requested:
+            key, sep, spec = item.partition("=")
+            if not sep or not key:
+                raise UsageError(f"--requested wants KEY=SPEC, got {item!r}")
+            requested[key] = spec
+        return cls(report_dir=args.report_dir, adapter=args.adapter, stage=args.stage, message=args.message,
+                   log=args.log, requested=requested, versions=versions if isinstance(versions, dict) else {},
+                   seed=args.seed, profile=args.profile)
 
 
 def _tail(path):
@@ -51,24 +85,25 @@ def _message(log_tail, stage):
 def environment_error_report(*, adapter, stage, message, requested, versions, log_tail="", seed=0,
                              profile="ci", command=None):
     """A schema-valid report.json dict for a combination that did not run."""
-    now = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    from harness.report import build
+
+    now = dt.datetime.now().astimezone()
     found = {k: (versions.get(k) if isinstance(versions.get(k), str) else None) for k in VERSION_KEYS}
     found["python"] = found["python"] or platform.python_version()
-    counts = {s: 0 for s in ("passed", "failed", "error", "xfailed", "xpassed", "skipped", "not_applicable")}
     note = {"stage": stage, "message": message, "requested": dict(requested)}
     if log_tail:
         note["log_tail"] = log_tail
+    run = build.run_block(
+        adapter={"name": adapter, "spec": adapter, "class": "unavailable (environment error)",
+                 "capabilities": {"tie_modes": [], "bias_layouts": [], "dtypes": [], "flags": []}},
+        versions=found, seed=int(seed),
+        options={"profile": profile, "timeout_s": 0.0, "select": [], "expected_failures": None},
+        started_at=now, finished_at=now, command=command)
     return {
-        "schema_version": "1.0",
+        "schema_version": build.SCHEMA_VERSION,
         "partial": False,
-        "run": {
-            "adapter": {"name": adapter, "spec": adapter, "class": "unavailable (environment error)",
-                        "capabilities": {"tie_modes": [], "bias_layouts": [], "dtypes": [], "flags": []}},
-            "versions": found, "seed": int(seed),
-            "options": {"profile": profile, "timeout_s": 0.0, "select": [], "expected_failures": None},
-            "started_at": now, "finished_at": now, "duration_s": 0.0, "command": command,
-        },
-        "summary": {"counts": counts, "expected": 0, "collected": 0, "total": 0, "gate": "fail",
+        "run": run,
+        "summary": {"counts": build.tally(()), "expected": 0, "collected": 0, "total": 0, "gate": "fail",
                     "gate_reasons": [f"environment error ({stage}): {message}"]},
         "checks": [],
         "cases": [],
@@ -76,28 +111,12 @@ def environment_error_report(*, adapter, stage, message, requested, versions, lo
     }
 
 
-def cmd_env_error(args, argv):
-    from harness.cli import UsageError
-    from harness.report import write_report, write_text_atomic
-    from harness.report.html import render_html
-
-    try:
-        versions = json.loads(args.versions_json or "{}")
-    except ValueError as exc:
-        raise UsageError(f"--versions-json is not JSON: {exc}") from exc
-    requested = {}
-    for item in args.requested:
-        key, sep, spec = item.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--requested wants KEY=SPEC, got {item!r}")
-        requested[key] = spec
-    tail = _tail(args.log)
-    message = args.message or _message(tail, args.stage)
-    report = environment_error_report(adapter=args.adapter, stage=args.stage, message=message,
-                                      requested=requested, versions=versions if isinstance(versions, dict) else {},
-                                      log_tail=tail, seed=args.seed, profile=args.profile,
-                                      command="bash scripts/matrix.sh")
-    json_path, _ = write_report(report, args.report_dir)
-    write_text_atomic(os.path.join(args.report_dir, "report.html"), render_html(report))
+def cmd_env_error(options):
+    tail = _tail(options.log)
+    message = options.message or _message(tail, options.stage)
+    report = environment_error_report(adapter=options.adapter, stage=options.stage, message=message,
+                                      requested=options.requested, versions=options.versions, log_tail=tail,
+                                      seed=options.seed, profile=options.profile, command="bash scripts/matrix.sh")
+    json_path, _ = write_report_and_html(report, options.report_dir)
     print(f"environment error report written to {json_path}: {message}")
-    return 0
+    return EXIT_OK

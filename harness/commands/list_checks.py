@@ -1,0 +1,57 @@
+"""``resize-conformance list-checks``: every check and the property it tests; with ``--mutants``,
+the mutants that must make each check fail (the reverse index of the mutant catalogue)."""
+
+import dataclasses
+import json
+
+from harness.commands._common import EXIT_OK, UsageError, bind
+
+
+def register(sub, parser_class):
+    lc = sub.add_parser("list-checks", help="list every check and the property it tests")
+    lc.add_argument("--json", action="store_true", help="print the checks as JSON")
+    lc.add_argument("--mutants", action="store_true",
+                    help="under each check, the mutants (tests/mutants*.py, tests/real_mutants.py) that must "
+                         "make it fail, and the failure message each must trigger (from a checkout)")
+    bind(lc, ListChecksOptions, cmd_list_checks)
+
+
+@dataclasses.dataclass(frozen=True)
+class ListChecksOptions:
+    json: bool
+    mutants: bool
+
+    @classmethod
+    def from_args(cls, args, argv):
+        return cls(json=args.json, mutants=args.mutants)
+
+
+def cmd_list_checks(options):
+    from harness.checks import all_checks
+
+    checks = all_checks()
+    index = _mutant_index() if options.mutants else None
+    if options.json:
+        rows = [c.to_dict() for c in checks]
+        for row in rows if index is not None else ():
+            row["mutants"] = [{"mutant": m.qualname, "message": m.message_for(row["id"]),
+                               "description": m.description} for m in index.get(row["id"], [])]
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    width = max((len(c.id) for c in checks), default=0)
+    for c in checks:
+        print(f"{c.id:<{width}}  {c.property}")
+        for m in index.get(c.id, []) if index is not None else ():
+            message = m.message_for(c.id)
+            print(f"    {m.qualname}" + (f"  (message: {message!r})" if message else ""))
+    return EXIT_OK
+
+
+def _mutant_index():
+    """``{check id: [mutant_index.Mutant]}`` read from the checkout's tests/ (nothing is imported)."""
+    from harness import mutant_index
+
+    try:
+        return mutant_index.by_check(mutant_index.catalogue())
+    except FileNotFoundError as exc:
+        raise UsageError(f"--mutants needs a checkout with the mutant catalogue: {exc}") from exc
