@@ -3,11 +3,10 @@
 Reads the mutant catalogues of a checkout statically (``ast``, nothing is imported, so no
 TensorFlow and no test code runs): ``tests/mutants*.py`` (reference-adapter mutants, run by
 tests/test_mutants.py) and ``tests/real_mutants.py`` (defects injected into transformers, run by
-tests/test_mutants_transformers.py). A mutant is a class, or a ``Name = factory("Name", [kills],
-"description", ...)`` call, whose ``kills`` (a list, a tuple, a module constant, or a dict
-check id -> message) is not empty; ``message`` (a str, or check id -> str), ``description`` and
-class bases defined in the same module are understood. tests/test_mutants.py keeps this reading
-equal to the imported catalogue. Shown by ``resize-conformance list-checks --mutants``.
+tests/test_mutants_transformers.py). Every mutant is declared one way (tests/mutants.py): a
+module-level class whose own body sets ``kills`` to a dict literal {check id: failure-message
+substring} and ``description`` to a string. tests/test_mutants.py keeps this reading equal to
+the imported catalogue. Shown by ``resize-conformance list-checks --mutants``.
 """
 
 import ast
@@ -22,8 +21,8 @@ CATALOGUES = ("mutants*.py", "real_mutants.py")
 class Mutant:
     module: str
     name: str
-    kills: tuple
-    messages: tuple = ()  # ((check id, message substring), ...): the failure message it must trigger
+    kills: tuple     # check ids, in declaration order
+    messages: tuple  # ((check id, message substring), ...): the failure message each must trigger
     description: str = ""
     line: int = 0
 
@@ -35,70 +34,34 @@ class Mutant:
         return dict(self.messages).get(check_id, "")
 
 
-def _value(node, constants):
-    """A literal (str, list/tuple of str, dict str -> str) or a module constant; None otherwise."""
-    if isinstance(node, ast.Name):
-        return constants.get(node.id)
+def _literal(node):
     try:
         return ast.literal_eval(node)
     except (ValueError, TypeError, SyntaxError):
         return None
 
 
-def _mutant(module, name, attrs, line):
-    kills, message = attrs.get("kills"), attrs.get("message")
-    if isinstance(kills, dict):
-        message, kills = kills, tuple(kills)
-    if not kills or not isinstance(kills, (list, tuple)):
-        return None
-    kills = tuple(kills)
-    messages = (tuple((k, message[k]) for k in kills if message.get(k)) if isinstance(message, dict)
-                else tuple((k, message) for k in kills) if isinstance(message, str) and message else ())
-    return Mutant(module, name, kills, messages, " ".join(str(attrs.get("description") or "").split()), line)
-
-
-def _from_call(call, constants):
-    """``factory("Name", [kills], "description", ..., message=...)`` -> attrs, or None."""
-    args = [_value(a, constants) for a in call.args]
-    names = [i for i, a in enumerate(args) if isinstance(a, str)]
-    lists = [i for i, a in enumerate(args) if isinstance(a, (list, tuple)) and a and all(isinstance(x, str) for x in a)]
-    if not names or not lists or names[0] > lists[0]:
-        return None
-    attrs = {"name": args[names[0]], "kills": args[lists[0]]}
-    after = [i for i in names if i > lists[0]]
-    if after:
-        attrs["description"] = args[after[0]]
-    for kw in call.keywords:
-        if kw.arg in ("message", "description"):
-            attrs[kw.arg] = _value(kw.value, constants)
-    return attrs
+def _declared(cls):
+    """``(kills dict, description)`` set in the class's own body."""
+    attrs = {}
+    for item in cls.body:
+        if isinstance(item, ast.Assign) and len(item.targets) == 1 and isinstance(item.targets[0], ast.Name):
+            attrs[item.targets[0].id] = _literal(item.value)
+    return attrs.get("kills"), attrs.get("description")
 
 
 def read_module(path):
     """The mutants a catalogue module declares, in source order."""
     module = pathlib.Path(path).stem
     tree = ast.parse(pathlib.Path(path).read_text(encoding="utf-8"))
-    constants, classes, out = {}, {}, []
+    out = []
     for node in tree.body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            target = node.targets[0].id
-            if isinstance(node.value, ast.Call):
-                attrs = _from_call(node.value, constants)
-                if attrs and (m := _mutant(module, attrs["name"], attrs, node.lineno)):
-                    out.append(m)
-            elif (value := _value(node.value, constants)) is not None:
-                constants[target] = value
-        elif isinstance(node, ast.ClassDef):
-            attrs = {}
-            for base in node.bases:  # bases from this module first, the class's own attributes win
-                attrs.update(classes.get(getattr(base, "id", None), {}))
-            attrs["description"] = ast.get_docstring(node) or ""
-            for item in node.body:
-                if isinstance(item, ast.Assign) and len(item.targets) == 1 and isinstance(item.targets[0], ast.Name):
-                    attrs[item.targets[0].id] = _value(item.value, constants)
-            classes[node.name] = attrs
-            if m := _mutant(module, node.name, attrs, node.lineno):
-                out.append(m)
+        if not isinstance(node, ast.ClassDef):
+            continue
+        kills, description = _declared(node)
+        if kills and isinstance(kills, dict):
+            out.append(Mutant(module, node.name, tuple(kills), tuple(kills.items()),
+                              " ".join(str(description or "").split()), node.lineno))
     return out
 
 

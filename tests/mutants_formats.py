@@ -1,13 +1,14 @@
 """Mutants for save/load (every format, every variable, the loading report) and dtypes.
 
-Each is the reference adapter with one defect: ``kills`` names the checks that must report it
-as failed and ``message`` a substring each of those failure messages contains.
+Each is the reference adapter with one defect, declared as in tests/mutants.py: ``kills`` maps
+each check that must report it as failed to a substring of the failure message.
 """
 
 import contextlib
 import dataclasses
 
 import tensorflow as tf
+from mutants import Mutant, collect
 
 from harness.adapters.reference import ReferenceAdapter
 from reference.causal_lm import ReferenceCausalLM
@@ -19,11 +20,9 @@ def _replace(layer, attr, value, name, trainable):
 
 
 # -- save/load -----------------------------------------------------------------------------
-class LoadZeroesBodyBias(ReferenceAdapter):
-    kills = ("saveload.roundtrip_weights",)
-    message = "values of variable 'reference_lm/body/bias:0'"
+class LoadZeroesBodyBias(Mutant, ReferenceAdapter):
+    kills = {"saveload.roundtrip_weights": "values of variable 'reference_lm/body/bias:0'"}
     description = "load resets a weight outside the embeddings and the head (the body's bias) to zero"
-    name = "mutant-LoadZeroesBodyBias"
 
     def load(self, path):
         model = super().load(path)
@@ -31,11 +30,9 @@ class LoadZeroesBodyBias(ReferenceAdapter):
         return model
 
 
-class LoadRenamesBias(ReferenceAdapter):
-    kills = ("saveload.roundtrip_weights",)
-    message = "came back renamed as"
+class LoadRenamesBias(Mutant, ReferenceAdapter):
+    kills = {"saveload.roundtrip_weights": "came back renamed as"}
     description = "the loaded model holds the LM-head bias (right values) under another variable name"
-    name = "mutant-LoadRenamesBias"
 
     def load(self, path):
         model = super().load(path)
@@ -44,11 +41,9 @@ class LoadRenamesBias(ReferenceAdapter):
         return model
 
 
-class LoadLosesFinalLogitsBias(ReferenceAdapter):
-    kills = ("saveload.roundtrip_weights",)
-    message = "variables are not the saved model's: 1 missing"
+class LoadLosesFinalLogitsBias(Mutant, ReferenceAdapter):
+    kills = {"saveload.roundtrip_weights": "variables are not the saved model's: 1 missing"}
     description = "the loaded model lacks the final_logits_bias entry (a weight the load never created)"
-    name = "mutant-LoadLosesFinalLogitsBias"
 
     def load(self, path):
         model = super().load(path)
@@ -58,24 +53,20 @@ class LoadLosesFinalLogitsBias(ReferenceAdapter):
         return model
 
 
-class LoadReportsUnexpected(ReferenceAdapter):
-    kills = ("saveload.roundtrip_weights",)
-    message = "loading report is not clean: 1 unexpected"
+class LoadReportsUnexpected(Mutant, ReferenceAdapter):
+    kills = {"saveload.roundtrip_weights": "loading report is not clean: 1 unexpected"}
     description = "the library's loading report lists a checkpoint weight it did not use"
-    name = "mutant-LoadReportsUnexpected"
 
     def load_report(self, path, fmt="default"):
         model, report = super().load_report(path, fmt)
         return model, dict(report, unexpected=["lm_head/stale_bias:0"])
 
 
-class SafetensorsDropsBias(ReferenceAdapter):
+class SafetensorsDropsBias(Mutant, ReferenceAdapter):
     """Two formats; only the second loses the bias values: the suite must run every format."""
 
-    kills = ("saveload.roundtrip_weights",)
-    message = "load (safetensors): values of variable"
+    kills = {"saveload.roundtrip_weights": "load (safetensors): values of variable"}
     description = "the 'safetensors' format loads the LM-head bias as zeros (the default format is fine)"
-    name = "mutant-SafetensorsDropsBias"
 
     def capabilities(self):
         return dataclasses.replace(super().capabilities(), formats=frozenset({"default", "safetensors"}))
@@ -94,11 +85,9 @@ class SafetensorsDropsBias(ReferenceAdapter):
         return self.load(path, fmt), {"missing": [], "unexpected": [], "mismatched": []}
 
 
-class LoadUpcastsToFloat32(ReferenceAdapter):
-    kills = ("dtype.saveload_keeps_dtype",)
-    message = "has dtype float32, saved as"
+class LoadUpcastsToFloat32(Mutant, ReferenceAdapter):
+    kills = {"dtype.saveload_keeps_dtype": "has dtype float32, saved as"}
     description = "a float16/bfloat16 checkpoint loads into a float32 model (same values)"
-    name = "mutant-LoadUpcastsToFloat32"
 
     def load(self, path):
         model = super().load(path)
@@ -111,11 +100,9 @@ class LoadUpcastsToFloat32(ReferenceAdapter):
 
 
 # -- dtypes --------------------------------------------------------------------------------
-class ResizeUpcastsBias(ReferenceAdapter):
-    kills = ("dtype.variables_keep_dtype",)
-    message = "is float32, expected"
+class ResizeUpcastsBias(Mutant, ReferenceAdapter):
+    kills = {"dtype.variables_keep_dtype": "is float32, expected"}
     description = "the resized LM-head bias is created as float32 (like an add_weight without dtype)"
-    name = "mutant-ResizeUpcastsBias"
 
     def resize(self, model, n):
         out = super().resize(model, n)
@@ -124,11 +111,10 @@ class ResizeUpcastsBias(ReferenceAdapter):
         return out
 
 
-class ResizeRaisesInHalfPrecision(ReferenceAdapter):
-    kills = ("dtype.variables_keep_dtype", "dtype.forward_keeps_dtype")
-    message = "raised InvalidArgumentError"
+class ResizeRaisesInHalfPrecision(Mutant, ReferenceAdapter):
+    kills = {"dtype.variables_keep_dtype": "raised InvalidArgumentError",
+             "dtype.forward_keeps_dtype": "raised InvalidArgumentError"}
     description = "resize mixes a float32 new matrix into a half-precision one (transformers' dtype=tf.float32)"
-    name = "mutant-ResizeRaisesInHalfPrecision"
 
     def resize(self, model, n):
         old = model.get_input_embeddings()
@@ -137,11 +123,9 @@ class ResizeRaisesInHalfPrecision(ReferenceAdapter):
         return super().resize(model, n)
 
 
-class ForwardUpcastsAfterResize(ReferenceAdapter):
-    kills = ("dtype.forward_keeps_dtype",)
-    message = "logits are float32 after the resize"
+class ForwardUpcastsAfterResize(Mutant, ReferenceAdapter):
+    kills = {"dtype.forward_keeps_dtype": "logits are float32 after the resize"}
     description = "after a resize the head computes in float32"
-    name = "mutant-ForwardUpcastsAfterResize"
 
     def resize(self, model, n):
         model._resized = True
@@ -185,12 +169,10 @@ class PolicyReference(ReferenceAdapter):
             return self._resize(model, n)
 
 
-class NewMatrixTakesGlobalPolicy(PolicyReference):
-    kills = ("dtype.resize_ignores_global_policy",)
-    message = "is float32, expected"
+class NewMatrixTakesGlobalPolicy(Mutant, PolicyReference):
+    kills = {"dtype.resize_ignores_global_policy": "is float32, expected"}
     description = ("the new input matrix takes the global policy's dtype, not the old matrix's "
                    "(transformers' _v2_get_resized_embeddings builds a keras Embedding without dtype)")
-    name = "mutant-NewMatrixTakesGlobalPolicy"
 
     def _resize(self, model, n):
         out = super()._resize(model, n)
@@ -201,6 +183,4 @@ class NewMatrixTakesGlobalPolicy(PolicyReference):
         return out
 
 
-ALL = [LoadZeroesBodyBias, LoadRenamesBias, LoadLosesFinalLogitsBias, LoadReportsUnexpected,
-       SafetensorsDropsBias, LoadUpcastsToFloat32, ResizeUpcastsBias, ResizeRaisesInHalfPrecision,
-       ForwardUpcastsAfterResize, NewMatrixTakesGlobalPolicy]
+ALL = collect(globals())

@@ -2,24 +2,23 @@
 comparison with stored truth (golden files) reveals, or that the golden check must also catch."""
 
 import tensorflow as tf
+from mutants import Mutant, collect
 
 from harness.adapters.reference import ReferenceAdapter
 from reference import resize_matrix
 
 
-class GoldenMatrixOtherSeed(ReferenceAdapter):
-    kills = ("golden.matrix_resize",)
+class GoldenMatrixOtherSeed(Mutant, ReferenceAdapter):
+    kills = {"golden.matrix_resize": "resized matrix new rows"}
     description = "resize_matrix draws new rows with seed 1 while declaring the reference RNG (seed 0)"
-    name = "mutant-GoldenMatrixOtherSeed"
 
     def resize_matrix(self, matrix, n):
         return resize_matrix(matrix, n, seed=1)
 
 
-class GoldenBiasThroughBfloat16(ReferenceAdapter):
-    kills = ("golden.bias_resize",)
+class GoldenBiasThroughBfloat16(Mutant, ReferenceAdapter):
+    kills = {"golden.bias_resize": "vs golden (kept values, zeros for new entries)"}
     description = "the bias dict is resized through bfloat16 (kept values rounded)"
-    name = "mutant-GoldenBiasThroughBfloat16"
 
     def resize(self, model, new_num_tokens):
         out = super().resize(model, new_num_tokens)
@@ -28,10 +27,9 @@ class GoldenBiasThroughBfloat16(ReferenceAdapter):
         return out
 
 
-class GoldenModelSharedSeed(ReferenceAdapter):
-    kills = ("golden.model_resize",)
+class GoldenModelSharedSeed(Mutant, ReferenceAdapter):
+    kills = {"golden.model_resize": "output matrix new rows"}
     description = "an untied head's new rows are drawn with the input's seed (both get the same new rows)"
-    name = "mutant-GoldenModelSharedSeed"
 
     def resize_seeded(self, model, new_num_tokens, seed):
         old = int(tf.shape(model.get_input_embeddings())[0])
@@ -42,4 +40,4 @@ class GoldenModelSharedSeed(ReferenceAdapter):
         return out
 
 
-ALL = [GoldenMatrixOtherSeed, GoldenBiasThroughBfloat16, GoldenModelSharedSeed]
+ALL = collect(globals())

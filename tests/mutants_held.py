@@ -1,16 +1,15 @@
 """Mutants for state held across a resize (suites/held.py).
 
-Each is the reference adapter with one defect: ``kills`` lists the checks that must report it
-as failed and ``message`` a substring each failure message must contain.
+Each is the reference adapter with one defect, declared as in tests/mutants.py: ``kills`` maps
+each check that must report it as failed to a substring of the failure message.
 """
+
+from mutants import Mutant, collect
 
 from harness.adapters.reference import ReferenceAdapter
 from reference import resize_bias_dict, resize_matrix
 from reference.causal_lm import ReferenceCausalLM, ReferenceConfig
 from reference.matrix import variable_like
-
-HELD = ("held.tf_function", "held.xla_function", "held.keras_predict", "held.keras_test_on_batch",
-        "held.keras_train_on_batch")
 
 
 def replacing_resize(model, n):
@@ -35,26 +34,25 @@ def replacing_resize(model, n):
     return model.get_input_embeddings()
 
 
-class HeldReplacesVariables(ReferenceAdapter):
+class HeldReplacesVariables(Mutant, ReferenceAdapter):
     """The old reference resize: new variables, so everything traced before reads the old ones."""
 
-    kills = HELD
-    message = "stale"
+    kills = {"held.tf_function": "stale: the held tf_function", "held.xla_function": "stale: the held xla_function",
+             "held.keras_predict": "stale: the held keras_predict",
+             "held.keras_test_on_batch": "stale: the held keras_test_on_batch",
+             "held.keras_train_on_batch": "stale: the held keras_train_on_batch"}
     description = "resize replaces the variables (functions traced before it keep the old ones)"
-    name = "mutant-HeldReplacesVariables"
 
     def resize(self, model, new_num_tokens):
         return replacing_resize(model, new_num_tokens)
 
 
-class HeldResetsOnlyKerasCaches(ReferenceAdapter):
+class HeldResetsOnlyKerasCaches(Mutant, ReferenceAdapter):
     """Replaces the variables, then drops Keras' cached predict/train/test functions (so Keras
     retraces): a user's own tf.function (plain or XLA) stays stale."""
 
-    kills = ("held.tf_function", "held.xla_function")
-    message = "stale"
+    kills = {"held.tf_function": "stale: the held tf_function", "held.xla_function": "stale: the held xla_function"}
     description = "resize replaces the variables and resets only Keras' cached functions"
-    name = "mutant-HeldResetsOnlyKerasCaches"
 
     def resize(self, model, new_num_tokens):
         out = replacing_resize(model, new_num_tokens)
@@ -69,15 +67,16 @@ class _BakedVocabLM(ReferenceCausalLM):
         return super().call(ids)[..., : self.head.vocab_size]
 
 
-class HeldBakesVocabSize(ReferenceAdapter):
+class HeldBakesVocabSize(Mutant, ReferenceAdapter):
     """In-place variables, but the forward reads the vocab size as a Python int at trace time:
     after a grow every held function still returns the old vocabulary's logits, and a held train
     step leaves an untied head's new rows untrained."""
 
-    kills = HELD
-    message = "stale"
+    kills = {"held.tf_function": "stale: the held tf_function", "held.xla_function": "stale: the held xla_function",
+             "held.keras_predict": "stale: the held keras_predict",
+             "held.keras_test_on_batch": "stale: the held keras_test_on_batch",
+             "held.keras_train_on_batch": "stale: exactly the new rows"}
     description = "the forward slices logits to the vocab size cached when it was traced"
-    name = "mutant-HeldBakesVocabSize"
 
     def build(self, spec):
         return _BakedVocabLM(ReferenceConfig(
@@ -85,4 +84,4 @@ class HeldBakesVocabSize(ReferenceAdapter):
             bias_layout=spec.bias, min_vocab_size=spec.min_vocab_size, dtype=spec.dtype, seed=spec.seed))
 
 
-ALL = [HeldReplacesVariables, HeldResetsOnlyKerasCaches, HeldBakesVocabSize]
+ALL = collect(globals())

@@ -1,17 +1,18 @@
 """Mutants for observable preconditions, new-row scale and atomic failure.
 
-Each is a small named class: ``kills`` lists the checks that must report it as failed and
-``message`` a substring each failure message must contain.
+Each is a small named class, declared as in tests/mutants.py: ``kills`` maps each check that
+must report it as failed to a substring of the failure message.
 """
 
 import numpy as np
 import tensorflow as tf
+from mutants import Mutant, collect
 
 from harness.adapters.reference import ReferenceAdapter
 from reference import resize_matrix
 
 
-class _ConfigScale(ReferenceAdapter):
+class _ConfigScale(Mutant, ReferenceAdapter):
     """Built at the config's initializer_range, then the config (and what the adapter reports)
     claims another one: the resize draws new rows at that other scale."""
 
@@ -29,31 +30,25 @@ class _ConfigScale(ReferenceAdapter):
 class NewRowsTenTimesTheBuildScale(_ConfigScale):
     """New rows at 10x the scale the model was built with (the resize agrees with its own config)."""
 
-    kills = ("grow.new_rows_initialised",)
-    message = "fresh build"
+    kills = {"grow.new_rows_initialised": "fresh build"}
     description = "new rows at 10x the built scale; the config value the resize reads says 0.2"
-    name = "mutant-NewRowsTenTimesTheBuildScale"
     claimed_range = 0.2
 
 
 class NewRowsTenthOfTheBuildScale(_ConfigScale):
     """New rows at 0.1x the scale the model was built with (a failure in the other direction)."""
 
-    kills = ("grow.new_rows_initialised",)
-    message = "fresh build"
+    kills = {"grow.new_rows_initialised": "fresh build"}
     description = "new rows at 0.1x the built scale"
-    name = "mutant-NewRowsTenthOfTheBuildScale"
     claimed_range = 0.002
 
 
-class ZeroBuiltBiasWipedByResize(ReferenceAdapter):
+class ZeroBuiltBiasWipedByResize(Mutant, ReferenceAdapter):
     """Biases start at zero (like every transformers LM head) and the resize zeroes the kept
     values: only observable once the check conditions the bias to non-zero values."""
 
-    kills = ("bias.prefix_kept_new_zero",)
-    message = "kept entries"
+    kills = {"bias.prefix_kept_new_zero": "kept entries"}
     description = "zero-built bias; the resize wipes the kept bias values"
-    name = "mutant-ZeroBuiltBiasWipedByResize"
 
     def build(self, spec):
         model = super().build(spec)
@@ -68,14 +63,12 @@ class ZeroBuiltBiasWipedByResize(ReferenceAdapter):
         return out
 
 
-class HalfAppliedOnFailure(ReferenceAdapter):
+class HalfAppliedOnFailure(Mutant, ReferenceAdapter):
     """Sets the input embeddings (and the config) first, then fails on the rest, as
     transformers' ESM set_input_embeddings does; bad sizes are validated after the config is set."""
 
-    kills = ("atomic.failed_resize_leaves_model_unchanged",)
-    message = "after resize("
+    kills = {"atomic.failed_resize_leaves_model_unchanged": "after resize("}
     description = "input embeddings and config set before a later step raises"
-    name = "mutant-HalfAppliedOnFailure"
 
     def resize(self, model, new_num_tokens):
         model.config.vocab_size = new_num_tokens  # set before validation
@@ -88,5 +81,4 @@ class HalfAppliedOnFailure(ReferenceAdapter):
         raise RuntimeError("the output embeddings could not be resized")
 
 
-ALL = [NewRowsTenTimesTheBuildScale, NewRowsTenthOfTheBuildScale, ZeroBuiltBiasWipedByResize,
-       HalfAppliedOnFailure]
+ALL = collect(globals())

@@ -1,12 +1,13 @@
 """Mutants that vacuous verdicts let pass: a must-raise check that accepted any exception, a
 self-comparison of one variable, a property that held on a model where nothing happened.
 
-Each is the reference adapter with one defect; ``kills`` names the checks that must report it
-as failed and ``message`` a substring of each failure message (str, or check id -> str).
+Each is the reference adapter with one defect, declared as in tests/mutants.py: ``kills`` maps
+each check that must report it as failed to a substring of the failure message.
 """
 
 import numpy as np
 import tensorflow as tf
+from mutants import Mutant, collect
 
 from harness.adapters.reference import ReferenceAdapter
 from reference import resize_model_width
@@ -16,24 +17,16 @@ from reference.model_resize import apply_resized, is_tied
 from reference.validate import validate_num_tokens
 
 
-class _Base(ReferenceAdapter):
-    kills = ()
-    message = ""
-    description = ""
-
-
 def _misspelt(exc):
     return NameError(f"name 'ResizeEror' is not defined (while rejecting: {exc})")
 
 
 # -- must-raise checks: the error type and the state after the raise -------------------------
-class RejectionTypo(_Base):
+class RejectionTypo(Mutant, ReferenceAdapter):
     """Invalid sizes reach a misspelt error class: the rejection raises NameError, not ValueError."""
 
-    kills = ("bad_input.size_rejected", "shrink.below_minimum_rejected")
-    message = "raised NameError"
+    kills = {"bad_input.size_rejected": "raised NameError", "shrink.below_minimum_rejected": "raised NameError"}
     description = "a bad size raises NameError (misspelt error class) instead of the documented error"
-    name = "mutant-RejectionTypo"
 
     def resize(self, model, new_num_tokens):
         if new_num_tokens is not None:
@@ -44,13 +37,12 @@ class RejectionTypo(_Base):
         return super().resize(model, new_num_tokens)
 
 
-class RejectsAfterRescalingBody(_Base):
+class RejectsAfterRescalingBody(Mutant, ReferenceAdapter):
     """Work done before validation: the body kernel is rescaled in place, then the size is rejected."""
 
-    kills = ("bad_input.size_rejected", "shrink.below_minimum_rejected")
-    message = "changed values after a rejected resize"
+    kills = {"bad_input.size_rejected": "changed values after a rejected resize",
+             "shrink.below_minimum_rejected": "changed values after a rejected resize"}
     description = "a rejected resize has already rescaled the body kernel in place"
-    name = "mutant-RejectsAfterRescalingBody"
 
     def resize(self, model, new_num_tokens):
         if new_num_tokens is not None:
@@ -58,13 +50,11 @@ class RejectsAfterRescalingBody(_Base):
         return super().resize(model, new_num_tokens)
 
 
-class RejectsEveryResize(_Base):
+class RejectsEveryResize(Mutant, ReferenceAdapter):
     """Every size is rejected with the documented error: rejecting bad sizes proves nothing."""
 
-    kills = ("bad_input.size_rejected", "shrink.below_minimum_rejected")
-    message = "a valid resize"
+    kills = {"bad_input.size_rejected": "a valid resize", "shrink.below_minimum_rejected": "a valid resize"}
     description = "resize raises ResizeError for every size"
-    name = "mutant-RejectsEveryResize"
 
     def resize(self, model, new_num_tokens):
         if new_num_tokens is None:
@@ -72,13 +62,11 @@ class RejectsEveryResize(_Base):
         raise ResizeError(f"resize to {new_num_tokens!r} is not supported")
 
 
-class IdRangeTypo(_Base):
+class IdRangeTypo(Mutant, ReferenceAdapter):
     """The forward's id range check raises NameError (misspelt error class), not InvalidArgumentError."""
 
-    kills = ("ids.out_of_range_rejected",)
-    message = "raised NameError"
+    kills = {"ids.out_of_range_rejected": "raised NameError"}
     description = "an out-of-range id raises NameError instead of InvalidArgumentError"
-    name = "mutant-IdRangeTypo"
 
     def call(self, model, ids):
         if tf.executing_eagerly():
@@ -89,13 +77,11 @@ class IdRangeTypo(_Base):
         return model(ids)
 
 
-class ForwardRejectsAfterResize(_Base):
+class ForwardRejectsAfterResize(Mutant, ReferenceAdapter):
     """After a resize the lookup bound is an unset cached size (0): every id is rejected."""
 
-    kills = ("ids.out_of_range_rejected",)
-    message = "in-range"
+    kills = {"ids.out_of_range_rejected": "forward on in-range ids"}
     description = "after any resize the forward rejects every id"
-    name = "mutant-ForwardRejectsAfterResize"
 
     def resize(self, model, new_num_tokens):
         out = super().resize(model, new_num_tokens)
@@ -111,13 +97,11 @@ class ForwardRejectsAfterResize(_Base):
         return model(ids)
 
 
-class GrowIgnoredForIds(_Base):
+class GrowIgnoredForIds(Mutant, ReferenceAdapter):
     """Growing is silently a no-op (shrinking works): ids >= the old size still raise after a grow."""
 
-    kills = ("ids.out_of_range_rejected",)
-    message = "in-range"
+    kills = {"ids.out_of_range_rejected": "forward on in-range ids"}
     description = "a growing resize does nothing"
-    name = "mutant-GrowIgnoredForIds"
 
     def resize(self, model, new_num_tokens):
         if new_num_tokens is not None and new_num_tokens > self.read_input_matrix(model).shape[0]:
@@ -125,13 +109,11 @@ class GrowIgnoredForIds(_Base):
         return super().resize(model, new_num_tokens)
 
 
-class NonFiniteTypo(_Base):
+class NonFiniteTypo(Mutant, ReferenceAdapter):
     """NaN/Inf in kept rows reaches a misspelt error class: NameError instead of NonFiniteError."""
 
-    kills = ("matrix.nonfinite_not_laundered",)
-    message = "raised NameError"
+    kills = {"matrix.nonfinite_not_laundered": "raised NameError"}
     description = "a non-finite kept row raises NameError instead of NonFiniteError"
-    name = "mutant-NonFiniteTypo"
 
     def resize_matrix(self, matrix, new_num_tokens):
         try:
@@ -140,25 +122,21 @@ class NonFiniteTypo(_Base):
             raise _misspelt(exc) from None
 
 
-class RejectsEveryMatrix(_Base):
+class RejectsEveryMatrix(Mutant, ReferenceAdapter):
     """Every matrix is rejected as non-finite: rejecting a NaN proves nothing."""
 
-    kills = ("matrix.nonfinite_not_laundered",)
-    message = "finite copy"
+    kills = {"matrix.nonfinite_not_laundered": "resize_matrix of the finite copy raised"}
     description = "resize_matrix raises NonFiniteError for every matrix"
-    name = "mutant-RejectsEveryMatrix"
 
     def resize_matrix(self, matrix, new_num_tokens):
         raise NonFiniteError("matrix holds NaN or Inf")
 
 
-class ScrubsNaNBeforeRejecting(_Base):
+class ScrubsNaNBeforeRejecting(Mutant, ReferenceAdapter):
     """Replaces NaN/Inf by 0 in the caller's variable, then rejects it: the source is corrupted."""
 
-    kills = ("matrix.nonfinite_not_laundered",)
-    message = "source matrix"
+    kills = {"matrix.nonfinite_not_laundered": "the source matrix after the rejected resize_matrix"}
     description = "resize_matrix zeroes NaN/Inf in the source variable in place, then raises"
-    name = "mutant-ScrubsNaNBeforeRejecting"
 
     def resize_matrix(self, matrix, new_num_tokens):
         if isinstance(matrix, tf.Variable):
@@ -181,14 +159,15 @@ def _mean_resize(model, n, seed, covariance_scale):
     return apply_resized(model, n, new_in, new_out, new_bias, tied=tied)
 
 
-class MeanExtraRow(_Base):
+class MeanExtraRow(Mutant, ReferenceAdapter):
     """Mean-resizing grows to n + 1 rows (and bias entries) while the config says n."""
 
-    kills = ("mean_init.new_rows_near_mean", "mean_init.sampled_not_constant", "mean_init.fallback_is_mean",
-             "mean_init.deterministic_under_seed", "mean_init.bias_mean")
-    message = "after the mean-resize: shape"
+    kills = {"mean_init.new_rows_near_mean": "after the mean-resize: shape",
+             "mean_init.sampled_not_constant": "after the mean-resize: shape",
+             "mean_init.fallback_is_mean": "after the mean-resize: shape",
+             "mean_init.deterministic_under_seed": "after the mean-resize: shape",
+             "mean_init.bias_mean": "after the mean-resize: shape"}
     description = "mean-resize to n gives n + 1 rows"
-    name = "mutant-MeanExtraRow"
 
     def resize_mean(self, model, new_num_tokens, seed):
         out = model.resize_token_embeddings(new_num_tokens + 1, mean_resizing=True, seed=seed)
@@ -197,25 +176,21 @@ class MeanExtraRow(_Base):
         return out
 
 
-class MeanCovarianceUnscaled(_Base):
+class MeanCovarianceUnscaled(Mutant, ReferenceAdapter):
     """New rows from N(mu, S): the covariance scale (1e-9 in the spec) is forgotten."""
 
-    kills = ("mean_init.new_rows_near_mean",)
-    message = "covariance"
+    kills = {"mean_init.new_rows_near_mean": "the noise is not the old rows' covariance scaled by 1e-09"}
     description = "mean-resize samples with covariance_scale=1 instead of 1e-9"
-    name = "mutant-MeanCovarianceUnscaled"
 
     def resize_mean(self, model, new_num_tokens, seed):
         return _mean_resize(model, new_num_tokens, seed, 1.0)
 
 
-class MeanCovarianceTooSmall(_Base):
+class MeanCovarianceTooSmall(Mutant, ReferenceAdapter):
     """New rows from N(mu, 1e-11 S): the noise is 10x narrower than the spec's (rows still distinct)."""
 
-    kills = ("mean_init.new_rows_near_mean",)
-    message = "covariance"
+    kills = {"mean_init.new_rows_near_mean": "new rows' covariance is"}
     description = "mean-resize samples with covariance_scale=1e-11 instead of 1e-9"
-    name = "mutant-MeanCovarianceTooSmall"
 
     def resize_mean(self, model, new_num_tokens, seed):
         return _mean_resize(model, new_num_tokens, seed, 1e-11)
@@ -229,16 +204,14 @@ def _freeze_head(model):
     head.call = lambda hidden, input_embeddings: call(head, hidden, copy)
 
 
-class HeadReadsStaleCopy(_Base):
+class HeadReadsStaleCopy(Mutant, ReferenceAdapter):
     """After a resize the tied head computes with a constant copy of the embeddings taken at resize
     time, while the model still reports the input variable as its output embeddings."""
 
-    kills = ("tied.still_tied", "tied.tie_survives_training", "width.tie_kept")
-    message = {"tied.still_tied": "does not read the input matrix",
-               "tied.tie_survives_training": "was not updated by the train step",
-               "width.tie_kept": "does not read the input matrix"}
+    kills = {"tied.still_tied": "the tied head does not read the input matrix",
+             "tied.tie_survives_training": "was not updated by the train step",
+             "width.tie_kept": "the tied head does not read the input matrix"}
     description = "a tied head reads a stale copy of the embeddings after resize"
-    name = "mutant-HeadReadsStaleCopy"
 
     def resize(self, model, new_num_tokens):
         out = super().resize(model, new_num_tokens)
@@ -254,13 +227,11 @@ class HeadReadsStaleCopy(_Base):
 
 
 # -- width -------------------------------------------------------------------------------------
-class WidthRejectionTypo(_Base):
+class WidthRejectionTypo(Mutant, ReferenceAdapter):
     """A bad width or projection reaches a misspelt error class: NameError, not ValueError."""
 
-    kills = ("width.bad_width_rejected", "width.matrix_projection")
-    message = "raised NameError"
+    kills = {"width.bad_width_rejected": "raised NameError", "width.matrix_projection": "raised NameError"}
     description = "a bad width raises NameError instead of the documented error"
-    name = "mutant-WidthRejectionTypo"
 
     def resize_width(self, model, new_width, projection=None):
         try:
@@ -275,38 +246,32 @@ class WidthRejectionTypo(_Base):
             raise _misspelt(exc) from None
 
 
-class WidthRejectsAfterRescalingBody(_Base):
+class WidthRejectsAfterRescalingBody(Mutant, ReferenceAdapter):
     """Work done before validation: the body kernel is rescaled in place, then the width is rejected."""
 
-    kills = ("width.bad_width_rejected",)
-    message = "changed values after a rejected width resize"
+    kills = {"width.bad_width_rejected": "changed values after a rejected width resize"}
     description = "a rejected width resize has already rescaled the body kernel in place"
-    name = "mutant-WidthRejectsAfterRescalingBody"
 
     def resize_width(self, model, new_width, projection=None):
         model.body.kernel.assign(model.body.kernel * 0.5)
         return super().resize_width(model, new_width, projection)
 
 
-class WidthRejectsEverything(_Base):
+class WidthRejectsEverything(Mutant, ReferenceAdapter):
     """Every model width resize is rejected with the documented error."""
 
-    kills = ("width.bad_width_rejected",)
-    message = "a valid width resize"
+    kills = {"width.bad_width_rejected": "a valid width resize"}
     description = "resize_width raises ResizeError for every width"
-    name = "mutant-WidthRejectsEverything"
 
     def resize_width(self, model, new_width, projection=None):
         raise ResizeError(f"width resize to {new_width!r} is not supported")
 
 
-class WidthPadIgnored(_Base):
+class WidthPadIgnored(Mutant, ReferenceAdapter):
     """A widening model resize without a projection does nothing (logits trivially unchanged)."""
 
-    kills = ("width.pad_function_preserving",)
-    message = "input matrix after the width resize: shape"
+    kills = {"width.pad_function_preserving": "input matrix after the width resize: shape"}
     description = "resize_width pads nothing"
-    name = "mutant-WidthPadIgnored"
 
     def resize_width(self, model, new_width, projection=None):
         if projection is None and new_width > self.read_input_matrix(model).shape[1]:
@@ -314,13 +279,11 @@ class WidthPadIgnored(_Base):
         return super().resize_width(model, new_width, projection)
 
 
-class WidthTiedPadsOnes(_Base):
+class WidthTiedPadsOnes(Mutant, ReferenceAdapter):
     """A tied model's new columns are ones instead of zeros (input and head stay one variable)."""
 
-    kills = ("width.tie_kept",)
-    message = "before the width resize"
+    kills = {"width.tie_kept": "before the width resize"}
     description = "widening a tied model fills the new columns with ones"
-    name = "mutant-WidthTiedPadsOnes"
 
     def resize_width(self, model, new_width, projection=None):
         old = self.read_input_matrix(model).shape[1]
@@ -331,7 +294,4 @@ class WidthTiedPadsOnes(_Base):
         return out
 
 
-ALL = [RejectionTypo, RejectsAfterRescalingBody, RejectsEveryResize, IdRangeTypo, ForwardRejectsAfterResize,
-       GrowIgnoredForIds, NonFiniteTypo, RejectsEveryMatrix, ScrubsNaNBeforeRejecting, MeanExtraRow,
-       MeanCovarianceUnscaled, MeanCovarianceTooSmall, HeadReadsStaleCopy, WidthRejectionTypo,
-       WidthRejectsAfterRescalingBody, WidthRejectsEverything, WidthPadIgnored, WidthTiedPadsOnes]
+ALL = collect(globals())

@@ -8,9 +8,10 @@ transformers' resize path on the model instance (tests/real_path.py: ``_get_resi
 ``resize_token_embeddings`` itself). Two defects sit where their property is observed instead:
 the id lookup of the forward (``call``) and ``save_pretrained`` (``save``).
 
-Every mutant names the real classes it runs on (``classes``) and, in ``kills``, each check that
-must report it as ``failed`` with a substring of the failure message (``only_on`` narrows a
-check to some of the classes, ``only_cases`` to the cases that exercise the defect). A mutant
+Every mutant is declared as in tests/mutants.py (``kills``: each check that must report it as
+``failed`` -> a substring of the failure message; ``description``: the defect) and names the real
+classes it runs on (``classes``; ``only_on`` narrows a check to some of the classes, ``only_cases``
+to the cases that exercise the defect). A mutant
 whose defect the unmutated classes already have (``already_in_library``) cannot be told apart;
 the test then asserts the check fails on the unmutated class. Run by
 tests/test_mutants_transformers.py; scripts/catch_table.py tabulates it. Not named
@@ -42,21 +43,19 @@ from harness.adapters.transformers_adapter import follow
 
 # -- LM-head bias ------------------------------------------------------------------------
 class WipesKeptBias(RealMutant):
-    """The resized bias keeps no values: kept entries are zeroed (observable only on a non-zero bias)."""
-
     classes = BIASED
     kills = {"bias.prefix_kept_new_zero": "kept entries", "oracle.bias_matches_reference": "vs the reference resize",
              "function.kept_logits_unchanged": "logits of kept tokens"}
+    description = "The resized bias keeps no values: kept entries are zeroed (observable only on a non-zero bias)."
 
     def inject(self, model, n):
         return edit_new_bias(model, lambda v, old: np.zeros_like(v))
 
 
 class NewBiasEntriesNonZero(RealMutant):
-    """New bias entries keep init_copy_embeddings' pad value -1 (the mask is not applied)."""
-
     classes = BIASED
     kills = {"bias.prefix_kept_new_zero": "new entries", "oracle.bias_matches_reference": "vs the reference resize"}
+    description = "New bias entries keep init_copy_embeddings' pad value -1 (the mask is not applied)."
 
     def inject(self, model, n):
         def edit(values, old):
@@ -67,10 +66,9 @@ class NewBiasEntriesNonZero(RealMutant):
 
 
 class BiasNotResized(RealMutant):
-    """The bias step returns the old bias dict: the LM-head bias keeps the old size."""
-
     classes = BIASED
-    kills = {"bias.all_keys_resized": "bias '", "oracle.bias_matches_reference": "bias '"}
+    kills = {"bias.all_keys_resized": "': shape [", "oracle.bias_matches_reference": "': shape ["}
+    description = "The bias step returns the old bias dict: the LM-head bias keeps the old size."
 
     def inject(self, model, n):
         name = "_v2_get_resized_lm_head_bias" if is_v2(model) else "_get_resized_lm_head_bias"
@@ -78,11 +76,10 @@ class BiasNotResized(RealMutant):
 
 
 class BiasMetadataLost(RealMutant):
-    """The new bias loses its variable metadata: BERT's is renamed, BART's frozen final_logits_bias
-    becomes trainable."""
-
     classes = BIASED
     kills = {"bias.names_and_trainability_kept": "changed from"}
+    description = ("The new bias loses its variable metadata: BERT's is renamed, BART's frozen final_logits_bias "
+                   "becomes trainable.")
 
     def inject(self, model, n):
         if is_v2(model):  # BART: set_bias builds BiasLayer(trainable=False); this one is trainable
@@ -114,10 +111,9 @@ class BiasMetadataLost(RealMutant):
 
 # -- new rows and kept rows -------------------------------------------------------------------
 class NewRowsZero(RealMutant):
-    """New embedding rows are zeros (the random init is dropped)."""
-
     classes = ALL_FOUR
     kills = {"grow.new_rows_initialised": "new rows are constant"}
+    description = "New embedding rows are zeros (the random init is dropped)."
 
     def inject(self, model, n):
         def edit(values, old):
@@ -128,10 +124,9 @@ class NewRowsZero(RealMutant):
 
 
 class NewRowsConstant(RealMutant):
-    """New embedding rows all hold one small constant (0.01): in range, but every new token alike."""
-
     classes = ALL_FOUR
     kills = {"grow.new_rows_initialised": "new rows are constant"}
+    description = "New embedding rows all hold one small constant (0.01): in range, but every new token alike."
 
     def inject(self, model, n):
         def edit(values, old):
@@ -142,10 +137,9 @@ class NewRowsConstant(RealMutant):
 
 
 class NewRowsScaledTenfold(RealMutant):
-    """New embedding rows drawn at 10x the initializer's scale."""
-
     classes = ALL_FOUR
     kills = {"grow.new_rows_initialised": "std of the same matrix in a fresh build"}
+    description = "New embedding rows drawn at 10x the initializer's scale."
 
     def inject(self, model, n):
         def edit(values, old):
@@ -156,14 +150,12 @@ class NewRowsScaledTenfold(RealMutant):
 
 
 class KeptRowsPerturbed(RealMutant):
-    """Kept embedding rows come back with noise of scale 1e-3 (e.g. a lossy copy of the old matrix).
-
-    Not a uniform shift: LayerNorm removes one from both ends of GPT-2, so its logits would not show it."""
-
     classes = ALL_FOUR
     kills = {"grow.prefix_preserved": "rows [0, old)", "shrink.prefix_preserved": "rows [0, new)",
              "oracle.matches_reference": "vs the reference resize",
              "function.kept_logits_unchanged": "logits of kept tokens"}
+    # Not a uniform shift: LayerNorm removes one from both ends of GPT-2, so its logits would not show it.
+    description = "Kept embedding rows come back with noise of scale 1e-3 (e.g. a lossy copy of the old matrix)."
 
     def inject(self, model, n):
         def edit(values, old):
@@ -175,11 +167,10 @@ class KeptRowsPerturbed(RealMutant):
 
 
 class OneRowTooMany(RealMutant):
-    """The embedding step is asked for N + 1 rows (an off-by-one) while the config says N."""
-
     classes = ALL_FOUR
     kills = {"grow.shape": "input matrix: shape", "shrink.shape": "input matrix: shape",
              "oracle.matches_reference": "input matrix: shape"}
+    description = "The embedding step is asked for N + 1 rows (an off-by-one) while the config says N."
 
     def inject(self, model, n):
         return shadow(model, embeddings_step(model),
@@ -187,11 +178,10 @@ class OneRowTooMany(RealMutant):
 
 
 class UpcastsEmbeddings(RealMutant):
-    """The new input embeddings are created one precision up: float16/bfloat16 as float32 (what
-    v1's hard-coded dtype=tf.float32 would make a half-precision model), float32 as float64."""
-
     classes = ALL_FOUR
     kills = {"grow.dtype_preserved": "input matrix: dtype", "dtype.variables_keep_dtype": "is float32, expected"}
+    description = ("The new input embeddings are created one precision up: float16/bfloat16 as float32 (what v1's "
+                   "hard-coded dtype=tf.float32 would make a half-precision model), float32 as float64.")
     only_on = {"dtype.variables_keep_dtype": V2}  # BERT's v1 resize cannot resize a float16 model at all
     WIDER = {"float16": "float32", "bfloat16": "float32", "float32": "float64"}
 
@@ -218,10 +208,9 @@ class UpcastsEmbeddings(RealMutant):
 
 
 class FrozenNewEmbeddings(RealMutant):
-    """The new input embeddings are created non-trainable: new tokens never learn."""
-
     classes = ALL_FOUR
     kills = {"train.gradient_reaches_new_rows": "new input rows did not change"}
+    description = "The new input embeddings are created non-trainable: new tokens never learn."
 
     def inject(self, model, n):
         if is_v2(model):
@@ -245,10 +234,9 @@ class FrozenNewEmbeddings(RealMutant):
 
 
 class StaleEmbeddingsTracked(RealMutant):
-    """The old input embeddings stay tracked by the model (saved with it, never freed)."""
-
     classes = ALL_FOUR
     kills = {"stale.no_old_size_variables": "variables differ from a fresh model"}
+    description = "The old input embeddings stay tracked by the model (saved with it, never freed)."
 
     def inject(self, model, n):
         def keep_old(new, old, *_a, **_k):
@@ -260,13 +248,12 @@ class StaleEmbeddingsTracked(RealMutant):
 
 # -- the tie and the untied head ----------------------------------------------------------------
 class TieReplacedByCopy(RealMutant):
-    """The tied head gets an equal-valued copy of the new input matrix instead of the same variable
-    (BERT: the MLM head's input_embeddings; T5: an lm_head Dense with tie_word_embeddings=False)."""
-
     classes = (BERT, T5)  # GPT-2 and BART compute logits from the input layer itself: no head to untie
     kills = {"tied.still_tied": "no longer the same variable",
              "tied.tie_survives_training": "was not updated by the train step",
              "oracle.tie_matches_reference": "tie state changed"}
+    description = ("The tied head gets an equal-valued copy of the new input matrix instead of the same variable "
+                   "(BERT: the MLM head's input_embeddings; T5: an lm_head Dense with tie_word_embeddings=False).")
 
     def inject(self, model, n):
         layers = keras().layers
@@ -297,21 +284,19 @@ class TieReplacedByCopy(RealMutant):
 
 
 class DecoderNotResized(RealMutant):
-    """The untied LM-head decoder is left at the old size (_get_resized_lm_head_decoder returns it)."""
-
     classes = (REMBERT,)
     kills = {"untied.decoder_resized": "output matrix: shape", "grow.shape": "output matrix: shape",
              "shrink.shape": "output matrix: shape", "oracle.matches_reference": "output matrix"}
+    description = "The untied LM-head decoder is left at the old size (_get_resized_lm_head_decoder returns it)."
 
     def inject(self, model, n):
         return shadow(model, "_get_resized_lm_head_decoder", lambda original: lambda old, new_num_tokens: old)
 
 
 class TieDecidedByValues(RealMutant):
-    """An untied decoder that equals the input matrix is taken for tied and left unresized."""
-
     classes = (REMBERT,)
     kills = {"untied.value_equal_head_independent": "output matrix: shape"}
+    description = "An untied decoder that equals the input matrix is taken for tied and left unresized."
     already_in_library = ("transformers' own _get_resized_lm_head_decoder decides the tie with "
                           "tf.reduce_any(input == decoder) (manifests/transformers.toml), and the only "
                           "classes whose untied head resizes at all (RemBERT, MobileBERT) take that path; "
@@ -330,10 +315,9 @@ class TieDecidedByValues(RealMutant):
 
 # -- config, sizes, repeated and no-op resizes ----------------------------------------------------
 class StaleConfigVocabSize(RealMutant):
-    """config.vocab_size keeps the old size (the update at the end of resize_token_embeddings is lost)."""
-
     classes = ALL_FOUR
     kills = {"config.vocab_size_updated": "config.vocab_size is", "oracle.matches_reference": "config vocab_size is"}
+    description = "config.vocab_size keeps the old size (the update at the end of resize_token_embeddings is lost)."
 
     def inject(self, model, n):
         def make(original):
@@ -349,10 +333,9 @@ class StaleConfigVocabSize(RealMutant):
 
 
 class AcceptsCoercibleSizes(RealMutant):
-    """Sizes are coerced with int() before the resize: True becomes 1, 9.5 becomes 9, 12.0 becomes 12."""
-
     classes = ALL_FOUR
     kills = {"bad_input.size_rejected": "expected an error"}
+    description = "Sizes are coerced with int() before the resize: True becomes 1, 9.5 becomes 9, 12.0 becomes 12."
     only_cases = {"bad_input.size_rejected": ("bad=bool_true", "bad=float", "bad=integral_float")}
 
     def inject(self, model, n):
@@ -368,10 +351,9 @@ class AcceptsCoercibleSizes(RealMutant):
 
 
 class RaisesAfterSettingInput(RealMutant):
-    """The resize raises half-way, after set_input_embeddings installed the new matrix."""
-
     classes = ALL_FOUR
     kills = {"atomic.failed_resize_leaves_model_unchanged": "raised RuntimeError"}
+    description = "The resize raises half-way, after set_input_embeddings installed the new matrix."
     only_cases = {"atomic.failed_resize_leaves_model_unchanged": ("size=12,", "size=13,", "size=5,", "size=1,")}
 
     def inject(self, model, n):
@@ -386,11 +368,10 @@ class RaisesAfterSettingInput(RealMutant):
 
 
 class RebuildsOnSameSize(RealMutant):
-    """resize(None) and resize(current size) rebuild the embeddings instead of returning them."""
-
     classes = ALL_FOUR
     kills = {"noop.none_returns_current": "replaced by a new object",
              "noop.same_size_identity": "replaced by a new object"}
+    description = "resize(None) and resize(current size) rebuild the embeddings instead of returning them."
 
     def inject(self, model, n):
         def make(original):
@@ -408,10 +389,9 @@ class RebuildsOnSameSize(RealMutant):
 
 
 class SecondResizeIgnored(RealMutant):
-    """Only the first resize of a model takes effect; later ones return the embeddings unchanged."""
-
     classes = ALL_FOUR
     kills = {"twice.sequential_resizes": "after two resizes"}
+    description = "Only the first resize of a model takes effect; later ones return the embeddings unchanged."
 
     def inject(self, model, n):
         def make(original):
@@ -429,10 +409,9 @@ class SecondResizeIgnored(RealMutant):
 
 # -- where the property is observed: forward and save -------------------------------------------
 class EagerOnlyEmbeddings(RealMutant):
-    """The resized input embedding layer reads its ids with .numpy(): it only runs eagerly."""
-
     classes = (BERT, GPT2, T5)  # not BART: it traces only through autograph, ~15 s of CPU per process
     kills = {"dynamic.traced_forward_unknown_shape": "traced call on ids"}
+    description = "The resized input embedding layer reads its ids with .numpy(): it only runs eagerly."
 
     def inject(self, model, n):
         def eager_only(result, *_a, **_k):
@@ -458,10 +437,9 @@ class EagerOnlyEmbeddings(RealMutant):
 
 
 class ClipsOutOfRangeIds(RealMutant):
-    """The id lookup clamps ids into [0, V) instead of rejecting them (as tf.gather does on GPU)."""
-
     classes = ALL_FOUR
     kills = {"ids.out_of_range_rejected": "expected an error"}
+    description = "The id lookup clamps ids into [0, V) instead of rejecting them (as tf.gather does on GPU)."
 
     def call(self, model, ids):
         rows = tf.shape(follow(model, self.probe().input_path), out_type=ids.dtype)[0]
@@ -469,11 +447,10 @@ class ClipsOutOfRangeIds(RealMutant):
 
 
 class SaveWritesZeroBias(RealMutant):
-    """save_pretrained writes the LM-head bias as zeros (as if dropped: BART re-creates a missing
-    final_logits_bias as zeros on load, _keys_to_ignore_on_load_missing)."""
-
     classes = BIASED
     kills = {"saveload.roundtrip_weights": "values of variable", "saveload.roundtrip_outputs": "logits after save/load"}
+    description = ("save_pretrained writes the LM-head bias as zeros (as if dropped: BART re-creates a missing "
+                   "final_logits_bias as zeros on load, _keys_to_ignore_on_load_missing).")
 
     def save(self, model, path, *args, **kwargs):
         bias = model.get_bias() or {}

@@ -126,6 +126,7 @@ class RealMutant(TransformersAdapter):
 
     classes = ()
     kills = {}               # check id -> substring of the failure message
+    description = ""         # the defect, on one line
     already_in_library = ""  # non-empty: the unmutated classes already have this defect (why)
     only_cases = {}          # check id -> case-id substrings: run only the cases that exercise the defect
     only_on = {}             # check id -> the classes it is claimed on (default: all of ``classes``)
@@ -143,8 +144,8 @@ class RealMutant(TransformersAdapter):
 
     @classmethod
     def describe_defect(cls):
-        """The docstring's first paragraph, on one line."""
-        return " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
+        """The defect, on one line (``description``)."""
+        return cls.description
 
     def inject(self, model, new_num_tokens):
         """A context manager that installs the defect for one resize."""

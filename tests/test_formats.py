@@ -21,7 +21,7 @@ def _run(adapter, select):
 def test_every_failure_of_a_mutant_names_its_defect(mutant):
     failed = [r for r in _run(mutant(), list(mutant.kills)) if r.status == "failed"]
     assert {r.check for r in failed} == set(mutant.kills)
-    assert all(mutant.message in r.message for r in failed), [r.message for r in failed]
+    assert all(mutant.kills[r.check] in r.message for r in failed), [r.message for r in failed]
 
 
 @pytest.mark.parametrize("adapter", [ReferenceAdapter, mutants_formats.PolicyReference], ids=lambda a: a.__name__)

@@ -35,6 +35,6 @@ def test_unknown_adapters_say_what_is_wrong(name, fragment):
 
 def test_factory_must_produce_an_adapter():
     with pytest.raises(registry.AdapterNotFound, match="raised TypeError"):
-        registry.resolve("mutants:broken_resize")
+        registry.resolve("mutants:collect")
     with pytest.raises(registry.AdapterNotFound, match="did not produce an adapter"):
         registry.resolve("mutants:ALL")
