@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import os
 import re
+import signal
 import tempfile
 import threading
 import time
@@ -77,6 +78,20 @@ class SubjectRun:
         self.resumed = False   # the report is an earlier run's (``--resume``)
         self.resume_miss = ""  # why an earlier report could not be reused
         self.stop = threading.Event()
+        self.runner = None     # the IsolatedRunner while the subject runs (``abort`` kills its worker)
+
+    def abort(self):
+        """Stop now: no further case, and the case in flight is abandoned (its worker is killed, so an
+        interrupt does not wait for a slow case; the case is reported as not run)."""
+        self.stop.set()
+        runner = self.runner
+        worker = getattr(runner, "_worker", None)
+        if worker is not None and worker.proc.poll() is None:
+            runner.stop_requested = True  # the worker goes nowhere but away (not back to the pool)
+            try:  # the thread running the case sees EOF and kills the rest of the worker's tree itself
+                os.kill(worker.proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
 
     def run(self):
         from harness.isolation import IsolatedRunner, WorkerError
@@ -92,7 +107,7 @@ class SubjectRun:
                 return self
             self.resume_miss = why
         started_at = dt.datetime.now().astimezone()
-        runner = IsolatedRunner(self.subject.adapter_spec, seed=o["seed"], profile=o["profile"],
+        runner = self.runner = IsolatedRunner(self.subject.adapter_spec, seed=o["seed"], profile=o["profile"],
                                 timeout_s=o["timeout_s"], select=o["select"], shrink=o["shrink"],
                                 expected_failures=xfails, pool=o.get("pool"))
         try:
@@ -130,7 +145,10 @@ class SubjectRun:
                 if self.stop.is_set() or left <= 0:
                     break
                 runner.timeout_s = min(o["timeout_s"], max(left, 1.0))
-                results[i] = runner.run_case(case, None)
+                result = runner.run_case(case, None)
+                if self.stop.is_set():  # aborted while this case ran: it did not finish, so it is not reported
+                    break
+                results[i] = result
                 if self.on_case:
                     self.on_case(self.subject, results[i])
                 write(True, "not run: the run has not reached this case yet")
@@ -228,7 +246,7 @@ def _run_subjects(runnable, jobs, on_subject):
                     on_subject(futures[fut])
         except KeyboardInterrupt:
             for r in runnable:
-                r.stop.set()
+                r.abort()
             for fut in futures:
                 fut.cancel()
             raise

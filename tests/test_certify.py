@@ -72,3 +72,32 @@ def test_unsupported_and_broken_subjects_are_listed_not_dropped(reference_certif
     assert "subjects_run" in html and "subjects\\_run" in md
     for name in rows:
         assert name in md and name in html
+
+
+def test_an_interrupt_abandons_the_case_in_flight(tmp_path):
+    """Ctrl-C (SIGINT) during a case that would run for minutes: certify kills that case's worker, exits
+    130 within seconds, and the partial report says the case was not run (it is not an error)."""
+    import os
+    import pathlib
+    import signal
+    import time
+
+    tests = pathlib.Path(__file__).parent
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tests), str(tests.parent)]))
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "certify", "--adapter", "faulty:HangsInResize",
+                             "--select", "grow.shape", "--timeout", "600", "--report-dir", str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    deadline = time.monotonic() + 120
+    partial = tmp_path / "classes" / "faulty-HangsInResize" / "report.json"
+    while not partial.exists() and time.monotonic() < deadline:  # the first progress write: a case is in flight
+        time.sleep(0.5)
+    time.sleep(2)
+    proc.send_signal(signal.SIGINT)
+    start = time.monotonic()
+    out, _ = proc.communicate(timeout=60)
+    assert time.monotonic() - start < 20, out
+    assert proc.returncode == 130, out
+    report = load_report(tmp_path)
+    assert report["partial"] and report["summary"]["counts"]["error"] == 0, report["summary"]
+    assert all(c["status"] in ("skipped", "not_applicable") for c in report["cases"]), \
+        [(c["id"], c["status"]) for c in report["cases"]]
