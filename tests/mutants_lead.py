@@ -26,6 +26,9 @@ class _ConfigScale(Mutant, ReferenceAdapter):
     def initializer_range(self, model):
         return self.claimed_range
 
+    def resize(self, model, new_num_tokens):  # seeded: the same new rows in every run and test order
+        return model.resize_token_embeddings(new_num_tokens, seed=1234)
+
 
 class NewRowsTenTimesTheBuildScale(_ConfigScale):
     """New rows at 10x the scale the model was built with (the resize agrees with its own config)."""
