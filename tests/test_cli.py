@@ -248,7 +248,7 @@ def test_list_adapters(capsys):
 def test_list_checks_mutants_is_the_reverse_index(capsys):
     assert cli.main(["list-checks", "--mutants"]) == 0
     out = capsys.readouterr().out
-    assert "\n    mutants.OffByOne  (message: 'input matrix: shape')\n" in out
+    assert "\n    mutants.OffByOne  (message: 'input matrix: shape')  -- " in out
     assert "mutants_lead.HalfAppliedOnFailure  (message: 'after resize(')" in out
     blocks = out.split("\n")
     check_lines = [i for i, line in enumerate(blocks) if line and not line.startswith(" ")]

@@ -43,7 +43,8 @@ def cmd_list_checks(options):
         print(f"{c.id:<{width}}  {c.property}")
         for m in index.get(c.id, []) if index is not None else ():
             message = m.message_for(c.id)
-            print(f"    {m.qualname}" + (f"  (message: {message!r})" if message else ""))
+            print(f"    {m.qualname}" + (f"  (message: {message!r})" if message else "")
+                  + (f"  -- {m.description}" if m.description else ""))
     return EXIT_OK
 
 
