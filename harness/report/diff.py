@@ -53,22 +53,21 @@ def _version_key(text):
     return tuple(int(x) for x in re.findall(r"\d+", text or "")) or (10**9,)
 
 
-def tf_version(report):
-    """TensorFlow version of a run (the requested one when the environment could not run)."""
-    found = (report["run"].get("versions") or {}).get("tensorflow")
+def _version(report, package):
+    """``package``'s version in a run (the requested one when the environment could not run)."""
+    found = (report["run"].get("versions") or {}).get(package)
     if found:
         return found
     requested = (report.get("environment_error") or {}).get("requested") or {}
-    return (requested.get("tensorflow") or "").rstrip(".*") or None
+    return (requested.get(package) or "").rstrip(".*") or None
+
+
+def tf_version(report):
+    return _version(report, "tensorflow")
 
 
 def transformers_version(report):
-    """transformers version of a run (the requested one when the environment could not run)."""
-    found = (report["run"].get("versions") or {}).get("transformers")
-    if found:
-        return found
-    requested = (report.get("environment_error") or {}).get("requested") or {}
-    return (requested.get("transformers") or "").rstrip(".*") or None
+    return _version(report, "transformers")
 
 
 def run_info(report, path=None):
