@@ -1,3 +1,3 @@
-"""tf-resize-conformance harness: adapter protocol, check registry, runner, reports, CLI."""
+"""tf-resize-conformance harness: adapter protocol and registry, check catalogue, runner, reports, CLI."""
 
 __version__ = "0.1.0"

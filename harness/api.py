@@ -1,7 +1,7 @@
-"""Library API: certify an adapter without pytest or the CLI.
+"""Library API: run the checks against one adapter without pytest or the CLI (what ``run`` does).
 
-    from harness.api import certify
-    result = certify("reference", expected_failures="manifests/mine.toml")
+    from harness.api import run
+    result = run("reference", expected_failures="manifests/mine.toml")
     assert result.passed, result.report["summary"]["gate_reasons"]
 
 The gate is the CLI's (``harness.gate``): same statuses, same rules, same exit code.
@@ -15,7 +15,7 @@ from harness import gate as gates
 
 
 class ConformanceError(AssertionError):
-    """Raised by ``certify(..., on_fail="raise")`` when the gate fails."""
+    """Raised by ``run(..., on_fail="raise")`` when the gate fails."""
 
     def __init__(self, message, result):
         super().__init__(message)
@@ -47,7 +47,7 @@ def _expected_failures(value, adapter_name):
     return tuple(value)
 
 
-def certify(adapter, *, expected_failures=None, on_fail=None, select=(), profile="ci", seed=0,
+def run(adapter, *, expected_failures=None, on_fail=None, select=(), profile="ci", seed=0,
             timeout_s=300.0, baseline=None, report_dir=None, isolate=False, shrink=True):
     """Run every applicable check; return a ``Certification``.
 
@@ -92,7 +92,7 @@ def certify(adapter, *, expected_failures=None, on_fail=None, select=(), profile
     report = build_report(results=results, planned_total=len(plan), adapter=runner.adapter,
                           adapter_spec=spec, runner=runner, started_at=started,
                           finished_at=dt.datetime.now().astimezone(), partial=False,
-                          command=f"harness.api.certify({spec!r})",
+                          command=f"harness.api.run({spec!r})",
                           expected_failures_path=expected_failures if isinstance(expected_failures, str) else None)
     if baseline is not None:
         base = load_report(baseline) if not isinstance(baseline, dict) else baseline

@@ -1,4 +1,4 @@
-"""The check registry.
+"""The check catalogue.
 
 A check is a function ``func(ctx, params)`` that raises ``CheckFailure`` when its
 property does not hold. It has a stable id (``family.name``), a one-line property,
@@ -19,7 +19,7 @@ from importlib import metadata
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 SUITE_ENTRY_POINT_GROUP = "tf_resize_conformance.suites"
-_REGISTRY = {}
+_CHECKS = {}
 _LOADED = []
 
 
@@ -52,9 +52,9 @@ def check(check_id, *, property, why, cases=(), strategy=None, requires=(), appl
         raise ValueError(f"check id {check_id!r} must look like 'family.name'")
 
     def decorate(func):
-        if check_id in _REGISTRY and _REGISTRY[check_id].func.__qualname__ != func.__qualname__:
+        if check_id in _CHECKS and _CHECKS[check_id].func.__qualname__ != func.__qualname__:
             raise ValueError(f"duplicate check id {check_id!r}")
-        _REGISTRY[check_id] = Check(check_id, property.strip(), why.strip(), func, tuple(cases),
+        _CHECKS[check_id] = Check(check_id, property.strip(), why.strip(), func, tuple(cases),
                                     strategy, tuple(requires), applies, tuple(essential))
         return func
 
@@ -78,9 +78,9 @@ def load_suites():
 def all_checks():
     """Every registered check, in a stable order (by id)."""
     load_suites()
-    return [_REGISTRY[k] for k in sorted(_REGISTRY)]
+    return [_CHECKS[k] for k in sorted(_CHECKS)]
 
 
 def get(check_id):
     load_suites()
-    return _REGISTRY[check_id]
+    return _CHECKS[check_id]

@@ -17,8 +17,7 @@ from hypothesis import seed as hyp_seed
 from hypothesis import strategies as st
 from hypothesis.errors import HypothesisException
 
-from harness import applicability, profiles
-from harness import checks as registry
+from harness import applicability, checks, profiles
 from harness.compare import CheckFailure
 from harness.conditioning import PreconditionError
 from harness.context import CheckContext, Scenarios
@@ -148,7 +147,7 @@ class Runner:
     # -- planning ---------------------------------------------------------------
     def plan(self):
         planned = []
-        for chk in registry.all_checks():
+        for chk in checks.all_checks():
             param_sets = [("example", dict(p)) for p in chk.cases]
             if chk.strategy is not None:
                 param_sets.append(("property", None))

@@ -6,35 +6,35 @@ import mutants
 import pytest
 
 from harness import cli
-from harness.api import ConformanceError, certify
+from harness.api import ConformanceError, run
 from harness.runner import ExpectedFailure
 
 SELECT = ("grow.new_rows_initialised", "grow.shape")
 
 
 def test_api_reference_passes_and_mutant_fails():
-    ok = certify("reference", select=SELECT, profile="dev")
+    ok = run("reference", select=SELECT, profile="dev")
     assert ok.passed and ok.exit_code == 0 and not ok.failures
     seen = []
-    bad = certify(mutants.PadsMinusOne(), select=SELECT, profile="dev", on_fail=seen.append)
+    bad = run(mutants.PadsMinusOne(), select=SELECT, profile="dev", on_fail=seen.append)
     assert not bad.passed and bad.exit_code == 1 and seen
     assert all(r.check == "grow.new_rows_initialised" for r in seen)
     with pytest.raises(ConformanceError, match="cases failed"):
-        certify(mutants.PadsMinusOne(), select=SELECT, profile="dev", on_fail="raise")
+        run(mutants.PadsMinusOne(), select=SELECT, profile="dev", on_fail="raise")
 
 
 def test_api_expected_failures_and_strict_xpass():
     xf = [ExpectedFailure("grow.new_rows_initialised", "pads with -1")]
-    assert certify(mutants.PadsMinusOne(), select=SELECT, profile="dev", expected_failures=xf).passed
-    strict = certify("reference", select=SELECT, profile="dev", expected_failures=xf)
+    assert run(mutants.PadsMinusOne(), select=SELECT, profile="dev", expected_failures=xf).passed
+    strict = run("reference", select=SELECT, profile="dev", expected_failures=xf)
     assert not strict.passed and "strict expected failure passed" in " ".join(strict.report["summary"]["gate_reasons"])
 
 
 def test_baseline_gate_fails_only_on_regressions():
-    broken = certify(mutants.PadsMinusOne(), select=SELECT, profile="dev").report
-    assert certify(mutants.PadsMinusOne(), select=SELECT, profile="dev", baseline=broken).passed
-    good = certify("reference", select=SELECT, profile="dev").report
-    regressed = certify(mutants.PadsMinusOne(), select=SELECT, profile="dev", baseline=good)
+    broken = run(mutants.PadsMinusOne(), select=SELECT, profile="dev").report
+    assert run(mutants.PadsMinusOne(), select=SELECT, profile="dev", baseline=broken).passed
+    good = run("reference", select=SELECT, profile="dev").report
+    regressed = run(mutants.PadsMinusOne(), select=SELECT, profile="dev", baseline=good)
     assert not regressed.passed
     assert "regression" in regressed.report["summary"]["gate_reasons"][0]
     assert regressed.report["run"]["options"]["baseline_regressions"]

@@ -103,10 +103,10 @@ def case_to_dict(result):
 
 
 def _checks_of(results):
-    from harness import checks as registry
+    from harness import checks
 
     used = {r.check for r in results}
-    return [c.to_dict() for c in registry.all_checks() if c.id in used]
+    return [c.to_dict() for c in checks.all_checks() if c.id in used]
 
 
 def _adapter_info(adapter, adapter_spec, runner):
