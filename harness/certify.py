@@ -135,7 +135,8 @@ class SubjectRun:
                 adapter_spec=self.subject.adapter_spec, runner=runner, started_at=started_at,
                 finished_at=None if partial else dt.datetime.now().astimezone(), partial=partial,
                 command=o["command"], expected_failures_path=o["expected_failures_path"])
-            self.report["run"]["options"]["expected_failures_digest"] = xfails_digest(xfails)
+            self.report["run"]["options"]["expected_failures_digest"] = xfails_digest(
+                xfails, [(c.id, c.check.id) for c in plan])
             self.report["run"]["versions"]["harness_source"] = source_digest(family_of(self.subject))
             write_report(self.report, self.report_dir, validate=final)
 
@@ -166,11 +167,18 @@ class SubjectRun:
         return self
 
 
-def xfails_digest(xfails):
-    """A digest of the manifest entries that apply to one subject (they decide its statuses)."""
+def xfails_digest(xfails, cases):
+    """What the manifest decides for one subject: for each of its ``(case id, check id)``, the
+    reason and strictness of the first entry that matches (as the runner applies them). A manifest
+    rewritten without changing that (globs for listed ids, merged entries) keeps the digest."""
     import hashlib
 
-    return hashlib.sha256(repr(sorted(map(repr, xfails))).encode()).hexdigest()[:16]
+    decided = []
+    for case_id, check_id in sorted(cases):
+        match = next((x for x in xfails if x.matches(case_id, check_id)), None)
+        if match is not None:
+            decided.append((case_id, match.reason, bool(match.strict)))
+    return hashlib.sha256(repr(decided).encode()).hexdigest()[:16]
 
 
 _REUSE_SAME = (("seed",), ("options", "profile"), ("options", "timeout_s"), ("options", "select"),
@@ -212,7 +220,8 @@ def reusable_report(report_dir, options, xfails, family=None):
     for key in _REUSE_VERSIONS:
         if run["versions"].get(key) != now.get(key):
             return None, f"{key} differs ({run['versions'].get(key)!r}, now {now.get(key)!r})"
-    if run["options"].get("expected_failures_digest") != xfails_digest(xfails):
+    if run["options"].get("expected_failures_digest") != xfails_digest(xfails, [(c["id"], c["check"])
+                                                                               for c in old["cases"]]):
         return None, "the manifest entries for this class changed"
     return old, ""
 

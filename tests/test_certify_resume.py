@@ -9,6 +9,7 @@ from harness import certify
 from harness.report import load_report
 
 CLASSES = ("TFGPT2LMHeadModel", "TFDistilBertForMaskedLM")
+CASE = "grow.shape[bias=none,dtype=float32,new=9,old=8,tie=tied,width=8]"
 
 
 def _certify(out, *extra):
@@ -56,13 +57,14 @@ def test_reusable_report_requires_same_manifest_entries_and_finished_run(tmp_pat
                     "capabilities": {"tie_modes": [], "bias_layouts": [], "dtypes": [], "flags": []}},
         "versions": collect_versions(), "seed": 0,
         "options": {**{k: v for k, v in options.items() if k != "seed"}, "expected_failures": None,
-                    "expected_failures_digest": certify.xfails_digest(())},
+                    "expected_failures_digest": certify.xfails_digest((), [(CASE, "grow.shape")])},
         "started_at": "2026-12-01T00:00:00+00:00", "finished_at": "2026-12-01T00:00:01+00:00",
         "duration_s": 1.0, "command": None},
         "summary": {"counts": {s: 0 for s in ("passed", "failed", "error", "xfailed", "xpassed", "skipped",
                                               "not_applicable")},
                     "expected": 0, "collected": 0, "total": 0, "gate": "pass", "gate_reasons": []},
-        "checks": [], "cases": []}
+        "checks": [], "cases": [{"id": CASE, "check": "grow.shape", "kind": "example", "params": None,
+                                 "status": "passed", "message": "", "duration_s": 0.1}]}
     from harness.report import build
 
     report["schema_version"] = build.SCHEMA_VERSION
@@ -72,6 +74,13 @@ def test_reusable_report_requires_same_manifest_entries_and_finished_run(tmp_pat
     entry = ExpectedFailure(check="grow.shape", reason="defect: x")
     assert certify.reusable_report(str(tmp_path), options, (entry,))[1] == \
         "the manifest entries for this class changed"
+    elsewhere = ExpectedFailure(check="shrink.shape", reason="defect: x")  # matches none of its cases
+    assert certify.reusable_report(str(tmp_path), options, (elsewhere,))[0] is not None
+    # the same decision written another way (a glob of case ids instead of the check) keeps the digest
+    report["run"]["options"]["expected_failures_digest"] = certify.xfails_digest((entry,), [(CASE, "grow.shape")])
+    write_report(report, tmp_path)
+    glob = ExpectedFailure(check="grow.shape", reason="defect: x", case="grow.shape[*]")
+    assert certify.reusable_report(str(tmp_path), options, (glob,))[0] is not None
     report["partial"] = True
     report["run"]["finished_at"] = None
     write_report(report, tmp_path)
