@@ -4,7 +4,9 @@ keras-hub has no accessor for "the token embedding and everything sized by the v
 this module finds them from the layers themselves, by type and by the backbone's declared size:
 
 * the backbone's size: its config key ``vocabulary_size`` (``vocab_size`` / ``text_vocab_size``
-  in a few backbones), read from the attribute ``get_config`` serialises;
+  in a few backbones), read from the attribute ``get_config`` serialises; a backbone assembled
+  from built sub-models (keras_hub/src/models/blip2/blip2_backbone.py ``BLIP2Backbone``) records
+  it in its ``language_model``'s config instead;
 * token embeddings: ``backbone.token_embedding`` (or ``backbone.embedding``; a ``ReversibleEmbedding``: tied, its reverse
   projection is ``embeddings^T``; untied, ``reverse_embeddings [H, V]``) and every other
   ``keras.layers.Embedding`` named ``*token_embedding`` whose ``input_dim`` is the vocabulary
@@ -13,8 +15,10 @@ this module finds them from the layers themselves, by type and by the backbone's
   not tied to a token embedding) and every untied ``Dense`` logits head named ``*head``
   (kernel ``[H, V]``, bias ``[V]``);
 * cached sizes: ``input_dim`` of each token embedding and every integer ``vocabulary_size`` /
-  ``vocab_size`` attribute equal to the backbone's size on any layer of the model (heads,
-  ``TokenAndPositionEmbedding``, the backbone itself).
+  ``vocab_size`` / ``vocab_size_per_layer_input`` attribute equal to the backbone's size on any layer
+  of the model (heads, ``TokenAndPositionEmbedding``, the backbone itself);
+* layouts the rules above do not cover (special tokens kept last, a second table, a token ordering):
+  ``keras_hub_resize.layouts``.
 
 A part with a vocabulary axis that this module does not know makes ``find`` fail loudly
 (``UnknownVocabularyPart``) rather than be left at the old size.
@@ -22,10 +26,11 @@ A part with a vocabulary axis that this module does not know makes ``find`` fail
 
 import dataclasses
 
+from keras_hub_resize import layouts
 from reference.errors import ResizeError
 
 CONFIG_KEYS = ("vocabulary_size", "vocab_size", "text_vocab_size")
-CACHED_ATTRS = ("vocabulary_size", "vocab_size")
+CACHED_ATTRS = ("vocabulary_size", "vocab_size", "vocab_size_per_layer_input")
 
 
 class UnknownVocabularyPart(ResizeError):
@@ -34,13 +39,20 @@ class UnknownVocabularyPart(ResizeError):
 
 @dataclasses.dataclass
 class Axis:
-    """One vocabulary-sized variable: ``layer.<attr>``, vocabulary on ``axis`` (0 rows, -1 last)."""
+    """One vocabulary-sized variable: ``layer.<attr>``, vocabulary on ``axis`` (0 rows, -1 last).
+
+    Its vocabulary axis has ``size + offset`` entries (``offset`` -2: a head without the two special
+    tokens a layout keeps last, ``VocabParts.specials``); with ``offset`` 0 it holds the specials too.
+    ``rebuild(value, n)``, when set, computes the new value itself (state that is not rows of a
+    matrix, e.g. a token ordering)."""
 
     layer: object
     attr: str
     axis: int
-    role: str  # "input" | "output" | "bias"
+    role: str  # "input" | "output" | "bias" | "state"
     init: object = None  # the Keras initializer that built it (new entries of an input/output)
+    offset: int = 0
+    rebuild: object = None
 
     @property
     def variable(self):
@@ -55,7 +67,11 @@ class VocabParts:
     size: int
     embeddings: list       # token Embedding layers
     axes: list             # every Axis to resize, inputs first
-    cached: list           # (object, attr) integer copies of the size
+    cached: list           # (object, attr, offset): integer copies of the size (+ offset)
+    specials: int = 0      # special tokens the layout keeps last (they move to the end on a resize)
+    refusal: str = None    # why this model cannot be resized (raised by a resize, never by find)
+    checks: list = dataclasses.field(default_factory=list)   # f(n): raise ResizeError for a size it cannot have
+    derived: list = dataclasses.field(default_factory=list)  # (object, attr, f(n)): a value derived from the size
 
     @property
     def input(self):
@@ -82,13 +98,30 @@ def backbone_of(model):
     return backbone
 
 
-def config_size(backbone):
-    """``(key, size)``: the backbone's vocabulary size as its config records it."""
+def _own_size(obj):
     for key in CONFIG_KEYS:
-        value = getattr(backbone, key, None)
+        value = getattr(obj, key, None)
         if isinstance(value, int) and not isinstance(value, bool):
             return key, value
-    raise ResizeError(f"{type(backbone).__name__} has no vocabulary size attribute ({', '.join(CONFIG_KEYS)})")
+    return None
+
+
+def config_owner(backbone):
+    """The object whose config records the vocabulary size: the backbone, or the ``language_model``
+    a ``BLIP2Backbone`` serialises in its ``get_config`` (the backbone has no size of its own)."""
+    if _own_size(backbone) is None:
+        sub = getattr(backbone, "language_model", None)
+        if sub is not None and _own_size(sub) is not None:
+            return sub
+    return backbone
+
+
+def config_size(backbone):
+    """``(key, size)``: the backbone's vocabulary size as its config records it."""
+    found = _own_size(config_owner(backbone))
+    if found is None:
+        raise ResizeError(f"{type(backbone).__name__} has no vocabulary size attribute ({', '.join(CONFIG_KEYS)})")
+    return found
 
 
 def _layers(model):
@@ -98,7 +131,7 @@ def _layers(model):
 def _token_embeddings(backbone, layers, size):
     import keras
 
-    found = []
+    found = [] if layouts.main_embedding(backbone) is None else [layouts.main_embedding(backbone)]
     for attr in ("token_embedding", "embedding"):  # ``embedding``: EdRecBackbone
         main = getattr(backbone, attr, None)
         if isinstance(main, keras.layers.Embedding) and all(main is not f for f in found):
@@ -150,40 +183,45 @@ def find(model):
         axes.append(Axis(layer, "_kernel", -1, "output", layer.kernel_initializer))
         if layer.use_bias:
             axes.append(Axis(layer, "bias", -1, "bias"))
-    cached = [(e, "input_dim") for e in embeddings] + [(d, "units") for d in heads]
+    cached = [(e, "input_dim", 0) for e in embeddings] + [(d, "units", 0) for d in heads]
     for layer in layers:
         for attr in CACHED_ATTRS:
             value = layer.__dict__.get(attr)
             if isinstance(value, int) and not isinstance(value, bool) and value == size:
-                cached.append((layer, attr))
-    if all(obj is not backbone or attr != key for obj, attr in cached):
-        cached.append((backbone, key))
+                cached.append((layer, attr, 0))
+    owner = config_owner(backbone)
+    if all(obj is not owner or attr != key for obj, attr, _ in cached):
+        cached.append((owner, key, 0))
     parts = VocabParts(model, backbone, key, size, embeddings, axes, cached)
+    layouts.extend(parts, layers, Axis)
     _check_known(parts)
     return parts
 
 
 def _check_known(parts):
-    """Every variable of the model with the vocabulary size on its first or last axis must be a
-    known part (else a resize would leave it at the old size)."""
+    """Every variable of the model with the vocabulary size (or, under a layout with specials kept
+    last, that size minus them) on its first or last axis must be a known part (else a resize would
+    leave it at the old size)."""
     known = {id(a.variable) for a in parts.axes}
-    size = parts.size
+    sizes = {parts.size, parts.size - parts.specials}
     for var in parts.model.weights:
         shape = tuple(int(d) for d in var.shape)
         if id(var) in known or not shape:
             continue
-        if (shape[0] == size or shape[-1] == size) and _suspicious(var, shape, size):
+        if (shape[0] in sizes or shape[-1] in sizes) and _suspicious(var):
             raise UnknownVocabularyPart(
                 f"{type(parts.model).__name__}: variable {var.path!r} {list(shape)} looks vocabulary-sized "
-                f"({size}) but is not a part this resize knows; refusing to leave it at the old size")
+                f"({parts.size}) but is not a part this resize knows; refusing to leave it at the old size")
 
 
-def _suspicious(var, shape, size):
-    """A vocabulary-sized variable by name (an embedding or logits head), not by coincidence of dims:
-    the name of the layer that owns it, not of an enclosing one (``mlm_head/intermediate_dense/kernel``
-    is ``[H, H]``, vocabulary-sized only when the vocabulary happens to equal the width)."""
+def _suspicious(var):
+    """A vocabulary-sized variable by name (an embedding, logits head or token ordering), not by
+    coincidence of dims: the name of the layer that owns it, not of an enclosing one
+    (``mlm_head/intermediate_dense/kernel`` is ``[H, H]``, vocabulary-sized only when the vocabulary
+    happens to equal the width)."""
     name = "/".join(var.path.lower().split("/")[-2:])
-    return any(word in name for word in ("token_embedding", "head", "logits", "vocab", "output_bias"))
+    return any(word in name for word in ("token_embedding", "embed_tokens", "head", "logits", "vocab", "output_bias",
+                                         "token_ordering"))
 
 
 def tokenizer_size(model):

@@ -3,9 +3,10 @@
 ``resize_token_embeddings(model, n)`` grows or shrinks every vocabulary-sized part that
 ``keras_hub_resize.parts.find`` reports: the token embedding (tied ``ReversibleEmbedding``: one
 matrix; untied: also ``reverse_embeddings [H, V]``, resized on its last axis), a ``MaskedLMHead``'s
-own kernel and its ``output_bias``; then every cached copy of the size and the backbone's config
-(``vocabulary_size``), so ``get_config``, ``.keras`` files and ``save_to_preset`` / ``from_preset``
-rebuild the model at the new size.
+own kernel and its ``output_bias``, a ``Dense`` logits head, the tables and state of the layouts in
+``keras_hub_resize.layouts`` (PARSeq, Gemma 3n, the Gemma 4 drafter); then every cached copy of the
+size and the backbone's config (``vocabulary_size``), so ``get_config``, ``.keras`` files and
+``save_to_preset`` / ``from_preset`` rebuild the model at the new size.
 
 Semantics (as ``reference.model_resize``):
 
@@ -15,7 +16,11 @@ Semantics (as ``reference.model_resize``):
   them reproducible, the untied head with ``seed + 1``), from ``initializer``, or from the old rows'
   statistics (``mean_resizing``, ``reference.mean_init``); new bias entries are 0 (mean of the old
   ones with ``mean_resizing``);
-* ``pad_to_multiple_of`` rounds the size up (``None`` size: the current one);
+* ``pad_to_multiple_of`` rounds the size up (``None`` size: the current one); under a layout that
+  keeps special tokens last (PARSeq) it rounds the ids the head predicts, ``n - specials`` (the
+  logits width), and the special rows move to the new end;
+* a size the layout cannot have (the Gemma 4 drafter: a multiple of its centroids) or a model this
+  resize cannot resize correctly (``VocabParts.refusal``) raises ``ResizeError`` saying why;
 * atomic: everything is computed before anything is written; an error leaves the model as it was;
 * tied stays tied (the head computes with the input variable), untied stays separate;
 * each replaced variable keeps its name, path, dtype, trainability and position (saving is by
@@ -31,7 +36,7 @@ import tensorflow as tf
 from keras_hub_resize import parts as vparts
 from keras_hub_resize.variables import swap
 from reference import mean_init
-from reference.errors import ResizeError
+from reference.errors import NonFiniteError, ResizeError
 from reference.matrix import resize_last_axis, resize_matrix
 from reference.pad import padded_num_tokens
 from reference.validate import validate_num_tokens
@@ -83,6 +88,21 @@ def _resize_axis(value, n, axis, *, how, seed, initializer, init, min_num_tokens
     return out if axis == 0 else tf.transpose(out)
 
 
+def _resize_part(part, n, specials, **kwargs):
+    """The new value of ``part`` (a ``parts.Axis``) for a vocabulary of ``n``: its ordinary entries
+    resized to ``n - specials`` (``_resize_axis``), then the special entries it holds put back last."""
+    value = tf.convert_to_tensor(part.variable.value)
+    held = specials if part.offset == 0 else 0
+    if not held:
+        return _resize_axis(value, n + part.offset, part.axis, **kwargs)
+    ordinary = int(value.shape[part.axis]) - held
+    head, tail = (value[:ordinary], value[ordinary:]) if part.axis == 0 else (value[..., :ordinary], value[..., ordinary:])
+    if kwargs.get("nonfinite") == "error" and not bool(tf.reduce_all(tf.math.is_finite(tf.cast(tail, tf.float32)))):
+        raise NonFiniteError(f"the {held} special rows kept last hold NaN or Inf")
+    out = _resize_axis(head, n - held, part.axis, **kwargs)
+    return tf.concat([out, tf.cast(tail, out.dtype)], axis=part.axis)
+
+
 def check_tokenizer_fits(model, n):
     """Raise ``VocabularyMismatchError`` when the task's tokenizer has more tokens than ``n``."""
     size = vparts.tokenizer_size(model)
@@ -103,31 +123,53 @@ def resize_token_embeddings(model, new_num_tokens=None, *, seed=None, initialize
     if mean_resizing and initializer is not None:
         raise ResizeError("mean_resizing draws new rows from the old rows' statistics; "
                           "do not pass an initializer as well")
-    if pad_to_multiple_of is not None:
-        base = parts.size if new_num_tokens is None else new_num_tokens
-        n = padded_num_tokens(base, pad_to_multiple_of, minimum=min_num_tokens)
-    else:
-        n = validate_num_tokens(new_num_tokens, minimum=min_num_tokens)
+    n = _new_size(parts, new_num_tokens, pad_to_multiple_of, min_num_tokens)
+    if parts.refusal:
+        raise ResizeError(f"cannot resize {type(model).__name__}: {parts.refusal}")
+    for check in parts.checks:
+        check(n)
     if check_tokenizer:
         check_tokenizer_fits(model, n)
-    if n == parts.size and all(int(a.variable.shape[a.axis]) == n for a in parts.axes):
+    if n == parts.size and all(int(a.variable.shape[a.axis]) == n + a.offset for a in parts.axes):
         return parts.input
     # Compute everything first: nothing is written until every new value exists.
     values = []
     for axis in parts.axes:
+        if axis.rebuild is not None:
+            values.append(axis.rebuild(axis.variable.value, n))
+            continue
         own_seed = None if seed is None else seed + (1 if axis.role == "output" else 0)
-        values.append(_resize_axis(
-            axis.variable.value, n, axis.axis, how="bias" if axis.role == "bias" else "matrix", seed=own_seed,
+        values.append(_resize_part(
+            axis, n, parts.specials, how="bias" if axis.role == "bias" else "matrix", seed=own_seed,
             initializer="mean" if mean_resizing else initializer, init=axis.init,
-            min_num_tokens=min_num_tokens, nonfinite=nonfinite))
+            min_num_tokens=max(1, min_num_tokens - parts.specials), nonfinite=nonfinite))
     return _apply(parts, n, values)
+
+
+def _new_size(parts, new_num_tokens, pad_to_multiple_of, min_num_tokens):
+    """The validated new vocabulary size. Under a layout with ``specials`` kept last the head
+    predicts the other ``n - specials`` ids: that count is the one rounded up to the multiple (the
+    logits width), and it must be at least 1."""
+    s = parts.specials
+    if pad_to_multiple_of is not None:
+        base = parts.size if new_num_tokens is None else new_num_tokens
+        validate_num_tokens(base, minimum=min_num_tokens)
+        n = padded_num_tokens(base - s, pad_to_multiple_of, minimum=max(1, min_num_tokens - s)) + s
+    else:
+        n = validate_num_tokens(new_num_tokens, minimum=min_num_tokens)
+    if n - s < 1:
+        raise ResizeError(f"new_num_tokens={n} leaves no ordinary token: {type(parts.backbone).__name__} keeps "
+                          f"{s} special tokens last and its head predicts the other new_num_tokens - {s}")
+    return n
 
 
 def _apply(parts, n, values):
     for axis, value in zip(parts.axes, values):
         swap(axis.layer, axis.attr, value)
-    for obj, attr in parts.cached:
-        setattr(obj, attr, n)
+    for obj, attr, offset in parts.cached:
+        setattr(obj, attr, n + offset)
+    for obj, attr, derive in parts.derived:
+        setattr(obj, attr, derive(n))
     return parts.input
 
 

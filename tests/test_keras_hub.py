@@ -179,3 +179,176 @@ def test_keras_wraps_id_minus_one_to_the_last_row():
     lm = km.build_task("GPT2CausalLM", 10)
     minus_one, last = (_logits(lm, np.array([[1, i]], np.int32)) for i in (-1, 9))
     np.testing.assert_array_equal(minus_one, last)
+
+
+# -- the classes assembled from sub-models or with layouts of their own (keras_hub_resize/layouts.py) ---------
+@pytest.mark.parametrize("name", ["BLIP2CausalLM", "BLIP2Seq2SeqLM"])
+def test_blip2_resize_reaches_the_language_model(name, tmp_path):
+    lm = km.build_task(name, 9)
+    parts = find(lm)
+    assert parts.config_key == "vocabulary_size" and parts.size == 9
+    rows = lm.backbone.token_embedding.embeddings.numpy()
+    head = lm.backbone.language_model.lm_head.kernel.numpy() if name == "BLIP2Seq2SeqLM" else None
+    resize_token_embeddings(lm, 12, seed=0)
+    assert lm.backbone.get_config()["language_model"]["config"]["vocabulary_size"] == 12
+    assert np.array_equal(lm.backbone.token_embedding.embeddings.numpy()[:9], rows)
+    if head is not None:  # BLIP2FlanT5's own Dense lm_head (the T5 table is tied, the task uses the head)
+        new_head = lm.backbone.language_model.lm_head
+        assert new_head.units == 12 and np.array_equal(new_head.kernel.numpy()[:, :9], head)
+    assert _logits(lm, np.array([[1, 11, 2]], np.int32)).shape == (1, 3, 12)  # with an image
+
+
+def test_blip2_sub_models_drop_their_dtype():
+    """manifests/keras_hub.toml dtype.saveload_keeps_dtype (BLIP2*): keras/src/models/functional.py
+    Functional.__init__ drops ``dtype``, so BLIP2's sub-models record float32 and reload so."""
+    lm = km.build_task("BLIP2CausalLM", 9, dtype="float16")
+    encoder = lm.backbone.vision_encoder
+    assert {v.dtype for v in encoder.weights} == {"float16"} and encoder.dtype_policy.name == "float32"
+    again = keras_hub.models.BLIP2Backbone.from_config(lm.backbone.get_config())
+    assert {v.dtype for v in again.vision_encoder.weights} == {"float32"}
+
+
+def test_parseq_keeps_its_two_special_rows_last_and_its_head_two_short():
+    lm = km.build_task("PARSeqCausalLM", 10)
+    table, head = lm.backbone.decoder.token_embedding, lm.backbone.head
+    rows, kernel = table.embeddings.numpy(), head.kernel.numpy()
+    head.bias.assign(np.arange(1, 9, dtype=np.float32))
+    assert find(lm).specials == 2 and head.units == 8
+    resize_token_embeddings(lm, 13, seed=0)
+    new_rows = table.embeddings.numpy()
+    assert new_rows.shape == (13, 8) and np.array_equal(new_rows[:8], rows[:8])
+    assert np.array_equal(new_rows[11:], rows[8:])  # [B] and [P] moved to the end
+    assert head.units == 11 and np.array_equal(head.kernel.numpy()[:, :8], kernel)
+    assert np.array_equal(head.bias.numpy(), np.r_[np.arange(1, 9), np.zeros(3)].astype(np.float32))
+    assert lm.backbone.vocabulary_size == lm.backbone.decoder.vocabulary_size == 13
+    resize_token_embeddings(lm, 12, pad_to_multiple_of=4)  # the head's 10 ids round up to 12
+    assert head.units == 12 and lm.backbone.vocabulary_size == 14
+    resize_token_embeddings(lm, 5)
+    assert np.array_equal(table.embeddings.numpy()[[0, 1, 2, 3, 4]], np.r_[rows[:3], rows[8:]])
+    with pytest.raises(ResizeError, match="leaves no ordinary token"):
+        resize_token_embeddings(lm, 2)
+    assert head.units == 3
+
+
+def test_parseq_adapter_speaks_in_the_ids_its_head_predicts():
+    from harness.adapter import ModelSpec
+    from harness.adapters.keras_hub_adapter import KerasHubAdapter
+
+    a = KerasHubAdapter("PARSeqCausalLM")
+    lm = a.build(ModelSpec(vocab_size=6))
+    assert lm.backbone.vocabulary_size == 8 and a.read_input_matrix(lm).shape == (6, 8)
+    a.resize(lm, 9)
+    assert a.read_config_vocab_size(lm) == 9 and set(a.read_cached_vocab_sizes(lm).values()) == {9}
+    assert a.forward(lm, np.array([[0, 8, 3]], np.int32)).shape == (1, 3, 9)
+    import tensorflow as tf
+
+    with pytest.raises(tf.errors.InvalidArgumentError):  # id 9 is past the specials: out of range
+        a.forward(lm, np.array([[0, 9, 3]], np.int32))
+
+
+def test_parseq_task_without_preprocessor_cannot_be_reloaded(tmp_path):
+    """manifests/keras_hub.toml saveload (PARSeqCausalLM): keras_hub/src/models/parseq/parseq_causal_lm.py
+    PARSeqCausalLM.compile reads self.preprocessor.tokenizer; when this passes, keras-hub fixed it."""
+    lm = km.build_task("PARSeqCausalLM", 10)
+    lm.save_to_preset(str(tmp_path / "preset"))
+    with pytest.raises(AttributeError, match="tokenizer"):
+        keras_hub.models.PARSeqCausalLM.from_preset(str(tmp_path / "preset"))
+    assert keras_hub.models.PARSeqBackbone.from_preset(str(tmp_path / "preset")).vocabulary_size == 10
+
+
+def test_gemma3n_per_layer_table_follows_the_vocabulary():
+    lm = km.build_task("Gemma3nCausalLM", 10)
+    text = lm.backbone.language_model
+    per_layer = text.embed_tokens_per_layer.embedding.embeddings.numpy()
+    resize_token_embeddings(lm, 13, seed=0)
+    grown = text.embed_tokens_per_layer.embedding.embeddings.numpy()
+    assert grown.shape == (13, 2) and np.array_equal(grown[:10], per_layer) and np.ptp(grown[10:]) > 0
+    config = lm.backbone.get_config()
+    assert config["text_vocab_size"] == config["vocab_size_per_layer_input"] == 13
+    assert text.embed_tokens.num_embeddings == text.embed_tokens_per_layer.num_embeddings == 13
+
+
+def test_gemma3n_with_a_smaller_per_layer_table_is_refused():
+    kh_backbone = keras_hub.models.Gemma3nBackbone(**{**km.BACKBONES["Gemma3nCausalLM"][1](10, 8),
+                                                       "vocab_size_per_layer_input": 8})
+    lm = keras_hub.models.Gemma3nCausalLM(backbone=kh_backbone, preprocessor=None)
+    weights = [id(v) for v in lm.weights]
+    with pytest.raises(ResizeError, match="per-layer input table has 8 rows"):
+        resize_token_embeddings(lm, 12)
+    assert [id(v) for v in lm.weights] == weights and lm.backbone.text_vocab_size == 10
+
+
+def test_gemma3n_task_head_is_a_constant_of_the_first_embedding():
+    """manifests/keras_hub.toml (Gemma3nCausalLM): the task's functional head is the token table as it
+    was when the task was built (keras_hub/src/models/gemma3n/gemma3n_text_model.py
+    Gemma3nTextModel.token_embedding(reverse=True) on a variable, traced eagerly by
+    gemma3n_causal_lm.py Gemma3nCausalLM.__init__); when this fails, keras-hub fixed it."""
+    lm = km.build_task("Gemma3nCausalLM", 10)
+    table = lm.backbone.language_model.embed_tokens.embedding.embeddings
+    ids = np.array([[1, 2, 3]], np.int32)
+    table.assign(table.numpy() * 3.0)
+    hidden = np.asarray(lm.backbone(_inputs(lm, ids)))
+    assert not np.allclose(_logits(lm, ids), hidden @ table.numpy().T, atol=1e-4)
+
+
+def _inputs(lm, ids):
+    from harness.adapters.keras_hub_adapter import task_inputs
+
+    return task_inputs(lm, ids)
+
+
+def _assistant(vocab, centroids):
+    backbone = keras_hub.models.Gemma4Backbone(**km.BACKBONES["Gemma4AssistantCausalLM"][1](vocab, 8))
+    lm = keras_hub.models.Gemma4AssistantCausalLM(backbone=backbone, backbone_hidden_size=8, num_centroids=centroids,
+                                                  centroid_intermediate_top_k=1, use_ordered_embeddings=True)
+    lm.token_ordering.assign(np.random.default_rng(0).permutation(vocab).astype(np.float32))
+    return lm
+
+
+def test_gemma4_assistant_token_ordering_follows_the_vocabulary():
+    lm = _assistant(8, 2)
+    order = lm.token_ordering.numpy().reshape(2, 4)
+    resize_token_embeddings(lm, 12, seed=0)
+    grown = lm.token_ordering.numpy().reshape(2, 6)
+    assert np.array_equal(grown[:, :4], order) and np.array_equal(grown[:, 4:], [[8, 10], [9, 11]])
+    assert lm._vocab_size_per_centroid == 6 and sorted(grown.ravel()) == list(range(12))
+    weights = [id(v) for v in lm.weights]
+    with pytest.raises(ResizeError, match="not a multiple of 2"):
+        resize_token_embeddings(lm, 13)
+    assert [id(v) for v in lm.weights] == weights
+    resize_token_embeddings(lm, 14, pad_to_multiple_of=2)
+    assert lm.token_ordering.shape == (14,)
+
+
+def test_gemma4_assistant_uneven_shrink_is_refused_and_the_drafter_runs_at_the_new_size():
+    lm = _assistant(8, 2)
+    lm.token_ordering.assign(np.array([0, 1, 2, 3, 4, 5, 6, 7], np.float32))  # centroid 1 holds ids 4..7
+    with pytest.raises(ResizeError, match="not spread evenly"):
+        resize_token_embeddings(lm, 4)
+    lm.token_ordering.assign(np.array([0, 1, 4, 5, 2, 3, 6, 7], np.float32))
+    resize_token_embeddings(lm, 4)
+    assert lm.token_ordering.numpy().tolist() == [0, 1, 2, 3] and lm._vocab_size_per_centroid == 2
+    one = km.build_task("Gemma4AssistantCausalLM", 6)  # the adapter's build: one centroid, all ids active
+    resize_token_embeddings(one, 9, seed=0)
+    ids = np.array([[1, 8, 2]], np.int32)
+    drafted = np.asarray(km.assistant_logits(one, ids))
+    emb = one.backbone.token_embedding.embeddings.numpy()
+    assert drafted.shape == (1, 3, 9) and sorted(one.token_ordering.numpy()) == list(range(9))
+    assert np.isfinite(drafted).all() and emb.shape == (9, 8)
+
+
+def test_gemma3n_resize_is_right_where_keras_hub_reads_the_table_at_run_time():
+    """The path generate() takes (call_with_cache: language_model.token_embedding at run time) sees the
+    resized table; the task's own forward does not (the test above, manifests/keras_hub.toml)."""
+    lm = km.build_task("Gemma3nCausalLM", 10)
+    text = lm.backbone.language_model
+    ids = np.array([[1, 2, 9]], np.int32)
+
+    def live(x):
+        return np.asarray(text.token_embedding(lm.backbone(_inputs(lm, x)), reverse=True))
+
+    before = live(ids)
+    resize_token_embeddings(lm, 13, seed=0)
+    np.testing.assert_allclose(live(ids)[..., :10], before, atol=1e-6)
+    assert live(np.array([[1, 12]], np.int32)).shape == (1, 2, 13)
+    assert _logits(lm, ids).shape == (1, 3, 10)  # the task's constant head: keras-hub's defect

@@ -8,15 +8,24 @@ keras-hub has no resize of its own: ``resize`` is ``keras_hub_resize.resize_toke
 The forward feeds every input the task declares (``*token_ids`` the ids, ``*padding_mask`` ones,
 ``segment_ids`` zeros, ``mask_positions`` every position, ``position_ids`` ``0..T-1``, ``response_mask``
 zeros, ``images`` a black image) and returns
-its ``[B, T, V]`` logits. Read-back goes to the variables ``keras_hub_resize.find`` reports (the
+its ``[B, T, V]`` logits; a task that cannot be called on its inputs has a driver
+(``keras_hub_models.DRIVERS``: the Gemma 4 drafter). Read-back goes to the variables ``keras_hub_resize.find`` reports (the
 input matrix, an untied head transposed from ``[H, V]``, the bias), never through the model's code.
 Checkpoint formats: ``keras`` (``model.save`` / ``keras.models.load_model``) and ``preset``
 (``save_to_preset`` / ``<Task>.from_preset`` on a local directory).
+
+A layout that keeps special tokens last (``keras_hub_resize.find(...).specials``: PARSeq's ``[B]`` and
+``[P]``, which its head does not predict) is driven in the ids its head predicts: a spec of ``K`` tokens
+builds ``K + specials``, a resize to ``K`` is one to ``K + specials`` (the minimum too), the input
+matrix read and written is its first ``K`` rows, the config and cached sizes are reported less the
+specials, and forward ids ``>= K`` are shifted past the specials (id ``K`` is out of the model's range,
+as for any other class); ``tests/test_keras_hub.py`` checks the special rows themselves.
 
 This module imports Keras 3 and keras-hub only (never transformers), and does not set
 ``TF_USE_LEGACY_KERAS``.
 """
 
+import json
 import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -87,6 +96,7 @@ class KerasHubAdapter(Adapter):
         self.class_name = class_name
         self.name = f"keras_hub/{class_name}"
         self._caps = None
+        self._specials = 0
 
     def property_examples(self, profile):
         return {"dev": 2, "ci": 3}.get(profile, 25)
@@ -102,6 +112,7 @@ class KerasHubAdapter(Adapter):
         if self._caps is None:
             modes = km.tie_modes(self.class_name)
             parts = self._probe_tie(None)  # raises Unsupported / NotBuildable / the library's error
+            self._specials = parts.specials
             bias = "vector" if any(a.role == "bias" for a in parts.axes) else "none"
             if modes is None:
                 modes = ("tied",) if parts.tied() else ("untied",)
@@ -125,9 +136,10 @@ class KerasHubAdapter(Adapter):
     # -- building / resizing -------------------------------------------------------------
     def build(self, spec):
         keras = _keras()
+        self.capabilities()  # the layout's specials
         tie = {"tied": True, "untied": False}[spec.tie] if km.tie_modes(self.class_name) else None
         keras.utils.set_random_seed(BUILD_SEED)
-        model = km.build_task(self.class_name, spec.vocab_size, tie=tie, dtype=spec.dtype, width=spec.width,
+        model = km.build_task(self.class_name, spec.vocab_size + self._specials, tie=tie, dtype=spec.dtype, width=spec.width,
                               nearest=True)  # ModelSpec.width is a hint: the next width the class can have
         model._conformance_min_vocab = int(spec.min_vocab_size)
         keras.utils.set_random_seed(int(spec.seed) % (2**31 - 1) + 1)
@@ -136,8 +148,14 @@ class KerasHubAdapter(Adapter):
     def _min(self, model):
         return getattr(model, "_conformance_min_vocab", 1)
 
+    def _full(self, n):
+        """A size in the head's ids as the model's size (bad values pass unchanged, to be rejected)."""
+        ok = isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_))
+        return n + self._specials if ok else n
+
     def resize(self, model, new_num_tokens, **kwargs):
-        return _resize().resize_token_embeddings(model, new_num_tokens, min_num_tokens=self._min(model), **kwargs)
+        return _resize().resize_token_embeddings(model, self._full(new_num_tokens),
+                                                 min_num_tokens=self._min(model) + self._specials, **kwargs)
 
     def resize_under_default_policy(self, model, new_num_tokens):
         keras = _keras()
@@ -160,7 +178,12 @@ class KerasHubAdapter(Adapter):
         return resize_matrix(matrix, new_num_tokens, seed=0)
 
     def call(self, model, ids):
-        out = model(task_inputs(model, ids), training=False)
+        if self._specials:  # ids past the head's K skip the special ids (module docstring)
+            ids = tf.convert_to_tensor(ids, tf.int32)
+            k = self._parts(model).size - self._specials
+            ids = tf.where(ids >= k, ids + self._specials, ids)
+        drive = km.DRIVERS.get(self.class_name)
+        out = drive(model, ids) if drive else model(task_inputs(model, ids), training=False)
         return out[0] if isinstance(out, (list, tuple)) else out
 
     # -- read-back --------------------------------------------------------------------------
@@ -180,16 +203,24 @@ class KerasHubAdapter(Adapter):
                 h["bias:" + a.layer.name] = a.variable
         return h
 
+    def read_input_matrix(self, model):
+        rows = self.handles(model)["input"].numpy()
+        return rows[:rows.shape[0] - self._specials]
+
     def read_output_matrix(self, model):
         h = self.handles(model)
         out = h["output"]
-        return out.numpy() if out is h["input"] else out.numpy().T  # untied heads are [H, V]
+        if out is h["input"]:
+            return self.read_input_matrix(model)
+        return out.numpy().T  # untied heads are [H, V]
 
     def read_config_vocab_size(self, model):
-        return _resize().vocabulary_size(model)
+        return _resize().vocabulary_size(model) - self._specials
 
     def read_cached_vocab_sizes(self, model):
-        return {f"{obj.name}.{attr}": int(getattr(obj, attr)) for obj, attr in self._parts(model).cached}
+        """Each cached copy as the vocabulary size it implies (a head's ``units`` less its offset)."""
+        return {f"{obj.name}.{attr}": int(getattr(obj, attr)) - offset - self._specials
+                for obj, attr, offset in self._parts(model).cached}
 
     def variable_shapes(self, model):
         return [(v.path, tuple(int(d) for d in v.shape)) for v in model.weights]
@@ -205,7 +236,9 @@ class KerasHubAdapter(Adapter):
         return out
 
     def read_config(self, model):
-        return {"backbone": model.backbone.get_config()}
+        """The backbone's config as the JSON a ``.keras`` file or preset stores (tuples are lists there:
+        a sub-model's ``image_size=(16, 16)`` reloads as ``[16, 16]``, the same configuration)."""
+        return {"backbone": json.loads(json.dumps(model.backbone.get_config(), default=str))}
 
     @property
     def resize_errors(self):
@@ -217,6 +250,9 @@ class KerasHubAdapter(Adapter):
         values = np.asarray(values)
         if which == "output" and target is not h["input"]:
             values = values.T
+        elif self._specials and values.ndim == 2 and values.shape[0] == int(target.shape[0]) - self._specials:
+            # the first K rows of a table with special rows last: those stay as they are
+            values = np.concatenate([values, target.numpy()[values.shape[0]:]]).astype(values.dtype)
         if tuple(values.shape) != tuple(target.shape):
             note = getattr(model, "_conformance_width_note", None)
             why = f" (built {note[1]} wide, not {note[0]}: {note[2]})" if note else ""

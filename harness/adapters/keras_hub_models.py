@@ -102,12 +102,51 @@ def _smollm3(v, w):
                 max_position_embeddings=32, rope_theta=10000.0, partial_rotary_factor=1.0)
 
 
-# class -> (backbone class name, kwargs(vocab, width) -> dict, tie argument name or None).
+def _blip2_backbone(language_model, **kw):
+    """A ``BLIP2Backbone`` assembled from built sub-models (keras_hub/src/models/blip2/blip2_backbone.py
+    takes them built): a ViT vision encoder of a 16x16 image in 8x8 patches (4 patches and a class
+    token), a one-layer Q-Former of 2 query tokens, and the language model ``language_model``
+    (``"BLIP2CustomOPT"`` or ``"BLIP2FlanT5"``) built from ``kw``; the query tokens are the language
+    model's visual prefix, its token embedding the backbone's."""
+    kh = _kh()
+    dtype = kw.pop("dtype", None)
+    vision = kh.models.BLIP2VisionEncoder(
+        image_size=16, patch_size=8, num_layers=1, num_heads=2, hidden_dim=8, intermediate_dim=16,
+        use_patch_bias=True, use_class_token=True, use_mha_bias=True, use_mlp_bias=True, dropout_rate=0.0,
+        layer_norm_epsilon=1e-6, initializer_range=0.02, dtype=dtype)
+    qformer = kh.models.BLIP2QFormer(
+        num_query_tokens=2, num_layers=1, num_heads=2, hidden_dim=8, intermediate_dim=16, vision_dim=8,
+        cross_attention_frequency=1, dropout=0.0, layer_norm_epsilon=1e-6, dtype=dtype)
+    lm = getattr(kh.models, language_model)(num_query_tokens=2, qformer_hidden_dim=8, dropout=0.0, dtype=dtype, **kw)
+    return kh.models.BLIP2Backbone(vision_encoder=vision, qformer=qformer, language_model=lm, dtype=dtype)
+
+
+def _parseq_backbone(**kw):
+    """A ``PARSeqBackbone`` over a tiny ViT image encoder (16x16 images in 8x8 patches, no class
+    token); ``vocabulary_size`` counts ``[E]``, the characters, ``[B]`` and ``[P]``
+    (keras_hub/src/models/parseq/parseq_tokenizer.py), the head predicts all but the last two. The encoder
+    is as wide as the decoder, whose cross-attention projects memory of its own width
+    (keras_hub/src/models/parseq/parseq_decoder.py ``PARSeqDecoderBlock.build``)."""
+    kh = _kh()
+    w = kw["decoder_hidden_dim"]
+    encoder = kh.models.ViTBackbone(image_shape=(16, 16, 3), patch_size=8, num_layers=1, num_heads=_heads(w),
+                                    hidden_dim=w, mlp_dim=2 * w, use_class_token=False, dtype=kw.get("dtype"))
+    return kh.models.PARSeqBackbone(image_encoder=encoder, dropout_rate=0.0, attention_dropout=0.0, **kw)
+
+
+# class -> (backbone class name or a function(**kwargs, dtype) -> backbone, kwargs(vocab, width) -> dict,
+# tie argument name or None).
 BACKBONES = {
     "AlbertMaskedLM": ("AlbertBackbone", lambda v, w: dict(  # the embedding width is its own
         vocabulary_size=v, num_layers=1, num_heads=2, embedding_dim=w, hidden_dim=H, intermediate_dim=16,
         max_sequence_length=32), None),
     "BartSeq2SeqLM": ("BartBackbone", _enc, None),
+    "BLIP2CausalLM": (lambda **kw: _blip2_backbone("BLIP2CustomOPT", **kw), lambda v, w: dict(
+        vocabulary_size=v, num_layers=1, num_heads=_heads(w), hidden_dim=w, intermediate_dim=2 * w,
+        max_sequence_length=32), None),
+    "BLIP2Seq2SeqLM": (lambda **kw: _blip2_backbone("BLIP2FlanT5", **kw), lambda v, w: dict(
+        vocabulary_size=v, num_layers=1, num_heads=2, hidden_dim=w, intermediate_dim=2 * w, key_value_dim=4),
+        None),
     "BertMaskedLM": ("BertBackbone", _enc, None),
     "BloomCausalLM": ("BloomBackbone", lambda v, w: dict(
         vocabulary_size=v, num_layers=1, num_heads=_heads(w), hidden_dim=w, intermediate_dim=2 * w), None),
@@ -124,10 +163,17 @@ BACKBONES = {
     "GPT2CausalLM": ("GPT2Backbone", _enc, None),
     "GPTNeoXCausalLM": ("GPTNeoXBackbone", _neox, None),
     "GemmaCausalLM": ("GemmaBackbone", lambda v, w: _gqa(v, w, head_dim=4), None),
+    "Gemma3nCausalLM": ("Gemma3nBackbone", lambda v, w: dict(  # text only; per-layer table of the vocabulary's size
+        text_vocab_size=v, text_hidden_size=w, num_hidden_layers=1, pad_token_id=0, num_attention_heads=2,
+        num_key_value_heads=1, head_dim=4, intermediate_size=[2 * w], hidden_activation="gelu_approximate",
+        layer_types=["full_attention"], sliding_window=4, rope_theta=10000.0, max_position_embeddings=32,
+        vocab_size_per_layer_input=v, hidden_size_per_layer_input=2, altup_num_inputs=2, laurel_rank=1), None),
     "Gemma3CausalLM": ("Gemma3Backbone", lambda v, w: _gqa(v, w, head_dim=4, image_size=16, vision_encoder=None),
                        None),
     "Gemma4CausalLM": ("Gemma4Backbone", lambda v, w: _gqa(v, w, head_dim=4, image_size=16, vision_encoder=None),
                        None),
+    "Gemma4AssistantCausalLM": ("Gemma4Backbone", lambda v, w: _gqa(  # KV-shared drafter layers
+        v, w, head_dim=4, image_size=16, vision_encoder=None, num_kv_shared_layers=1), None),
     "GptOssCausalLM": ("GptOssBackbone", lambda v, w: _gqa(v, w, num_experts=2, top_k=1, head_dim=4), None),
     "LlamaCausalLM": ("LlamaBackbone", _gqa, "tie_word_embeddings"),
     "Llama3CausalLM": ("Llama3Backbone", _gqa, "tie_word_embeddings"),
@@ -137,6 +183,9 @@ BACKBONES = {
     "PaliGemmaCausalLM": ("PaliGemmaBackbone", lambda v, w: _gqa(  # a 16x16 image: 4 patch tokens before the text
         v, w, head_dim=4, image_size=16, vit_patch_size=8, vit_num_heads=1, vit_hidden_dim=8, vit_num_layers=1,
         vit_intermediate_dim=16), None),
+    "PARSeqCausalLM": (_parseq_backbone, lambda v, w: dict(
+        vocabulary_size=v, max_label_length=15, decoder_hidden_dim=w, num_decoder_layers=1,
+        num_decoder_heads=_heads(w), decoder_mlp_dim=2 * w), None),
     "Phi3CausalLM": ("Phi3Backbone", _gqa, None),
     "QwenCausalLM": ("QwenBackbone", _gqa, "tie_word_embeddings"),
     "Qwen2CausalLM": ("QwenBackbone", _gqa, "tie_word_embeddings"),
@@ -166,25 +215,57 @@ BACKBONES = {
 }
 BACKBONES["SmolLM3CausalLM"] = BACKBONES["SmolLMCausalLM"]
 
+def _assistant_task(backbone):
+    """A Gemma4AssistantCausalLM drafter over ``backbone`` for a stand-in target of the same width, with
+    one centroid (any vocabulary size divides by it) and its ``token_ordering`` a seeded permutation of
+    the vocabulary, as a preset has it (it is built as zeros: keras_hub/src/models/gemma4/
+    gemma4_assistant_causal_lm.py ``__init__``)."""
+    import keras
+
+    task = _kh().models.Gemma4AssistantCausalLM(backbone=backbone, backbone_hidden_size=backbone.hidden_dim,
+                                                num_centroids=1, centroid_intermediate_top_k=1,
+                                                use_ordered_embeddings=True)
+    order = keras.random.shuffle(keras.ops.arange(backbone.vocabulary_size))
+    task.token_ordering.assign(keras.ops.cast(order, "float32"))
+    return task
+
+
+def assistant_logits(task, ids):
+    """``[B, T, V]`` draft logits of a Gemma4AssistantCausalLM (it cannot be called standalone: its
+    layers read the target model's KV cache): every position is one ``call_with_cache`` draft step of a
+    stand-in target that shares the drafter's token table (its embedding of the id is both the last
+    token's embedding and the last hidden state) and has an empty two-layer KV cache of two zero entries;
+    the logits come from the ordered-embeddings head (``_apply_centroid_logits``: ``token_ordering``)."""
+    import tensorflow as tf
+
+    ids = tf.convert_to_tensor(ids, tf.int32)
+    flat = tf.reshape(ids, [-1, 1])
+    emb = task.backbone.token_embedding(flat)
+    bb = task.backbone
+    cache = tf.zeros(tf.stack([tf.shape(flat)[0], 2, 2, 2, bb.num_key_value_heads, bb.head_dim]), emb.dtype)
+    logits, _ = task.call_with_cache(emb, emb, cache, 0)
+    return tf.reshape(logits, tf.concat([tf.shape(ids), tf.shape(logits)[-1:]], 0))
+
+
+# class -> logits(task, ids) for a task that is not driven by calling it on its inputs.
+DRIVERS = {"Gemma4AssistantCausalLM": assistant_logits}
+
+# class -> task(backbone) for a task built with more than ``backbone`` and ``preprocessor=None``.
+TASKS = {"Gemma4AssistantCausalLM": _assistant_task}
+
+# Task constructor arguments a class needs besides ``backbone`` and ``preprocessor=None``. PARSeq:
+# keras_hub/src/models/parseq/parseq_causal_lm.py PARSeqCausalLM.compile reads
+# ``self.preprocessor.tokenizer.pad_token_id`` and Task.__init__ (keras_hub/src/models/task.py) compiles
+# by default, so without ``compile=False`` the task cannot be built without a preprocessor (whose
+# PARSeqTokenizer needs tensorflow-text); its reload (``from_config`` / ``from_preset``) has no such way
+# out (manifests/keras_hub.toml).
+TASK_KWARGS = {"PARSeqCausalLM": {"compile": False}}
+
 # Classes whose task has no token vocabulary of its own to resize (demonstrated reason).
 NO_VOCABULARY = {}
 
 # Classes with a vocabulary but no tiny configuration yet: why (the subject is an ``error`` saying so).
 NOT_CONFIGURED = {
-    "BLIP2CausalLM": "BLIP2Backbone takes three built sub-models (vision encoder, Q-Former, a custom OPT or "
-                     "Flan-T5 language model, keras_hub/src/models/blip2/); not assembled here yet",
-    "BLIP2Seq2SeqLM": "BLIP2Backbone takes three built sub-models (vision encoder, Q-Former, a Flan-T5 "
-                      "language model, keras_hub/src/models/blip2/); not assembled here yet",
-    "Gemma3nCausalLM": "Gemma3nBackbone has a second vocabulary-sized table (per-layer input embeddings of "
-                       "vocab_size_per_layer_input rows, keras_hub/src/models/gemma3n/gemma3n_text_model.py) "
-                       "that keras_hub_resize does not resize yet, and ~15 required constructor arguments",
-    "Gemma4AssistantCausalLM": "a speculative-decoding drafter (call(*args) fed the target model's hidden states) "
-                               "whose ordered-embeddings head keeps vocabulary-sized state of its own "
-                               "(token_ordering, _vocab_size_per_centroid: keras_hub/src/models/gemma4/"
-                               "gemma4_assistant_causal_lm.py __init__); neither driven nor resized yet",
-    "PARSeqCausalLM": "its head predicts vocabulary_size - 2 classes (no <bos>/<pad>: keras_hub/src/models/"
-                      "parseq/parseq_backbone.py PARSeqBackbone.__init__), an offset head keras_hub_resize "
-                      "does not model yet, and it needs an image encoder",
 }
 
 
@@ -235,8 +316,12 @@ def build_task(name, vocab_size, tie=None, dtype="float32", width=H, nearest=Fal
     kw, note = _kwargs(name, kwargs, int(vocab_size), int(width), nearest)
     if tie_arg and tie is not None:
         kw[tie_arg] = bool(tie)
-    backbone = getattr(kh.models, backbone_name)(**kw, dtype=dtype)
-    task = getattr(kh.models, name)(backbone=backbone, preprocessor=None)
+    make = getattr(kh.models, backbone_name) if isinstance(backbone_name, str) else backbone_name
+    backbone = make(**kw, dtype=dtype)
+    if name in TASKS:
+        task = TASKS[name](backbone)
+    else:
+        task = getattr(kh.models, name)(backbone=backbone, preprocessor=None, **TASK_KWARGS.get(name, {}))
     if note:
         task._conformance_width_note = note
     return task
