@@ -196,7 +196,7 @@ def family_of(subject):
 def reusable_report(report_dir, options, xfails, family=None):
     """``(report, "")`` if ``report_dir`` holds a finished report of this subject made by the same
     code, library versions, options and manifest entries; else ``(None, why not)``."""
-    from harness.report import load_report
+    from harness.report import build, load_report
 
     path = os.path.join(report_dir, "report.json")
     if not os.path.exists(path):
@@ -210,12 +210,10 @@ def reusable_report(report_dir, options, xfails, family=None):
         return None, "the earlier run did not finish"
     want = {"seed": options["seed"], "options": {"profile": options["profile"], "timeout_s": options["timeout_s"],
                                                  "select": list(options["select"]), "shrink": options["shrink"]}}
-    for keys in _REUSE_SAME:
-        a, b = run, want
-        for k in keys:
-            a, b = (a or {}).get(k), (b or {}).get(k)
-        if a != b:
-            return None, f"run.{'.'.join(keys)} differs ({a!r}, now {b!r})"
+    differs = build.first_difference(run, want, _REUSE_SAME)
+    if differs:
+        keys, a, b = differs
+        return None, f"run.{'.'.join(keys)} differs ({a!r}, now {b!r})"
     now = dict(collect_versions(), harness_source=source_digest(family))
     for key in _REUSE_VERSIONS:
         if run["versions"].get(key) != now.get(key):

@@ -120,7 +120,7 @@ class ModelPool:
         free.append((model, snap))
         self._free.move_to_end(key)
         while sum(len(v) for v in self._free.values()) > self.max_models:
-            oldest = next(k for k, v in self._free.items() if v)  # a key that take() emptied holds nothing
+            oldest = next(iter(self._free))  # never an empty list: take() drops the keys it empties
             self._free[oldest].pop(0)
             if not self._free[oldest]:
                 del self._free[oldest]

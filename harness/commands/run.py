@@ -348,7 +348,7 @@ _RESUME_SAME = (("adapter", "spec"), ("seed",), ("options", "profile"), ("option
 
 def _resume(session):
     """Reuse the finished cases of the report already in --report-dir, if it is the same run."""
-    from harness.report import load_report
+    from harness.report import build, load_report
     from harness.results import RAN, CaseResult
 
     report_dir = session.options.report_dir
@@ -362,14 +362,12 @@ def _resume(session):
         print(f"{PROG}: --resume: ignoring unreadable earlier report ({one_line(exc)}); starting over",
               file=sys.stderr)
         return
-    current = session.report(partial=True, pending=PENDING)["run"]
-    for keys in _RESUME_SAME:
-        a, b = old["run"], current
-        for k in keys:
-            a, b = (a or {}).get(k), (b or {}).get(k)
-        if a != b:
-            raise UsageError(f"--resume: the earlier report differs in run.{'.'.join(keys)} "
-                             f"({a!r} vs {b!r}); use another --report-dir or drop --resume")
+    differs = build.first_difference(old["run"], session.report(partial=True, pending=PENDING)["run"],
+                                     _RESUME_SAME)
+    if differs:
+        keys, a, b = differs
+        raise UsageError(f"--resume: the earlier report differs in run.{'.'.join(keys)} "
+                         f"({a!r} vs {b!r}); use another --report-dir or drop --resume")
     done = {c["id"]: c for c in old["cases"] if c["status"] in RAN}
     fields = {"id", "check", "kind", "params", "status", "message", "duration_s", "expected", "observed",
               "details", "reproduce", "seed"}

@@ -151,6 +151,18 @@ def run_block(*, adapter, seed, options, started_at, finished_at, command, versi
     }
 
 
+def first_difference(old_run, new_run, paths):
+    """The first key path (a tuple of keys into a report's ``run`` block) whose values differ
+    between two runs, as ``(path, old value, new value)``; None when all are equal (``--resume``)."""
+    for path in paths:
+        a, b = old_run, new_run
+        for key in path:
+            a, b = (a or {}).get(key), (b or {}).get(key)
+        if a != b:
+            return path, a, b
+    return None
+
+
 def tally(cases):
     """``{status: n}`` over every status (zeros included) of case dicts."""
     counts = dict.fromkeys(STATUSES, 0)
