@@ -4,6 +4,7 @@ A case that does not apply is ``not_applicable`` with the reason, never a pass.
 """
 
 from harness.adapter import FLAGS
+from harness.scenario import as_scenario
 
 # Values a non-essential parameter may be fitted to, in order of preference.
 _FIT_ORDER = {
@@ -40,7 +41,7 @@ def fit_params(check, caps, params):
             candidates = [v for v in order if v in supported]
         if candidates:
             fitted[key] = candidates[0]
-    return fitted
+    return as_scenario(fitted)
 
 
 def reason_not_applicable(check, caps, params):

@@ -17,6 +17,8 @@ import re
 from collections.abc import Callable
 from importlib import metadata
 
+from harness.scenario import as_scenario
+
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 SUITE_ENTRY_POINT_GROUP = "tf_resize_conformance.suites"
 _CHECKS = {}
@@ -54,7 +56,8 @@ def check(check_id, *, property, why, cases=(), strategy=None, requires=(), appl
     def decorate(func):
         if check_id in _CHECKS and _CHECKS[check_id].func.__qualname__ != func.__qualname__:
             raise ValueError(f"duplicate check id {check_id!r}")
-        _CHECKS[check_id] = Check(check_id, property.strip(), why.strip(), func, tuple(cases),
+        _CHECKS[check_id] = Check(check_id, property.strip(), why.strip(), func,
+                                    tuple(as_scenario(c) for c in cases),
                                     strategy, tuple(requires), applies, tuple(essential))
         return func
 

@@ -19,7 +19,7 @@ class CaseResult:
     id: str
     check: str
     kind: str  # "example" or "property"
-    params: dict | None
+    params: dict | None  # a plain dict (a ``Scenario`` given here is converted)
     status: str
     message: str = ""
     duration_s: float = 0.0
@@ -32,6 +32,8 @@ class CaseResult:
     def __post_init__(self):
         if self.status not in STATUSES:
             raise ValueError(f"unknown status {self.status!r}")
+        if self.params is not None and type(self.params) is not dict:
+            self.params = dict(self.params)
 
     def to_dict(self):
         d = dataclasses.asdict(self)

@@ -24,6 +24,7 @@ from harness.context import CheckContext, Scenarios
 from harness.contract import AdapterContractError, CheckedAdapter
 from harness.manifest import ExpectedFailure  # noqa: F401 - defined with the manifests; worker, api use it
 from harness.results import CaseResult
+from harness.scenario import as_scenario
 
 
 @dataclasses.dataclass
@@ -205,7 +206,7 @@ class Runner:
                 _call_with_timeout(lambda: self._run_property(case, ctx, drawn), self.timeout_s)
             else:
                 ctx.begin_example(case.params)
-                _call_with_timeout(lambda: case.check.func(ctx, dict(case.params)), self.timeout_s)
+                _call_with_timeout(lambda: case.check.func(ctx, as_scenario(case.params)), self.timeout_s)
             status, message, extra = "passed", "", {}
         except CheckFailure as exc:
             status, message = "failed", exc.message
@@ -263,11 +264,11 @@ class Runner:
         @hyp_seed(ctx.seed)
         @given(st.data())
         def prop(data):
-            params = chk.strategy(data, self.caps)
+            params = as_scenario(chk.strategy(data, self.caps))
             drawn.clear()
             drawn.update(params)
             ctx.begin_example(params)
-            chk.func(ctx, dict(params))
+            chk.func(ctx, params)
 
         try:
             prop()

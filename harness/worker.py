@@ -42,6 +42,8 @@ def _make_runner(config):
 
 
 def _start_class(channel, config):
+    from harness.scenario import plain
+
     """Resolve the adapter and plan; send ``plan`` (or ``fatal``). Returns the runnable cases or None."""
     try:
         adapter, runner = _make_runner(config)
@@ -55,7 +57,7 @@ def _start_class(channel, config):
         info = {}
     _send(channel, {
         "type": "plan", "adapter": info, "capabilities": runner.caps.to_dict(),
-        "cases": [{"id": c.id, "check": c.check.id, "kind": c.kind, "params": c.params,
+        "cases": [{"id": c.id, "check": c.check.id, "kind": c.kind, "params": plain(c.params),
                    "na_reason": c.na_reason} for c in plan],
     })
     return runner, {c.id: c for c in plan}

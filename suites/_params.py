@@ -7,16 +7,18 @@ Draws only take values the adapter's capabilities allow.
 
 from hypothesis import strategies as st
 
+from harness.scenario import as_scenario
+
 MAX_VOCAB = 48
 MAX_WIDTH = 12
 
 
 def P(old, new=None, *, tie="tied", bias="none", dtype="float32", width=8, **extra):
-    """A fixed parameter set."""
+    """A fixed parameter set (a typed ``Scenario``: a misspelt or mistyped field fails at import)."""
     params = {"old": old, "tie": tie, "bias": bias, "dtype": dtype, "width": width, **extra}
     if new is not None:
         params["new"] = new
-    return params
+    return as_scenario(params)
 
 
 def _choice(values, caps_values):

@@ -22,7 +22,7 @@ from suites.saveload import (
 
 LOW = ("float16", "bfloat16")
 RESIZE_CASES = DTYPE_CASES + (P(12, 5, tie="tied", bias="vector", dtype="bfloat16"),)
-SAVE_CASES = tuple(dict(p, fmt=f) for f in FORMATS for p in (
+SAVE_CASES = tuple(p.replace(fmt=f) for f in FORMATS for p in (
     P(8, 12, tie="tied", bias="vector", dtype="float16"),
     P(10, 4, tie="untied", bias="row", dtype="bfloat16")))
 

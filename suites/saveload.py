@@ -25,7 +25,7 @@ BASE_CASES = (
     P(10, 4, tie="untied", bias="row"),      # shrinkage, untied head
     P(10, 4, tie="tied", bias="vector"),     # shrinkage, tied head
 )
-SAVE_CASES = tuple(dict(p, fmt=f) for f in FORMATS for p in BASE_CASES)
+SAVE_CASES = tuple(p.replace(fmt=f) for f in FORMATS for p in BASE_CASES)
 
 
 def format_offered(caps, params):

@@ -13,6 +13,9 @@ def register(sub, parser_class):
     lc.add_argument("--mutants", action="store_true",
                     help="under each check, the mutants (tests/mutants*.py, tests/real_mutants.py) that must "
                          "make it fail, and the failure message each must trigger (from a checkout)")
+    lc.add_argument("--cases", action="store_true",
+                    help="print every example case id, one per line (what a manifest's 'cases' can list; "
+                         "property cases are CHECK[property])")
     bind(lc, ListChecksOptions, cmd_list_checks)
 
 
@@ -20,16 +23,26 @@ def register(sub, parser_class):
 class ListChecksOptions:
     json: bool
     mutants: bool
+    cases: bool = False
 
     @classmethod
     def from_args(cls, args, argv):
-        return cls(json=args.json, mutants=args.mutants)
+        if args.cases and (args.json or args.mutants):
+            raise UsageError("--cases prints case ids only: leave out --json and --mutants")
+        return cls(json=args.json, mutants=args.mutants, cases=args.cases)
 
 
 def cmd_list_checks(options):
     from harness.checks import all_checks
 
     checks = all_checks()
+    if options.cases:
+        from harness.runner import case_id
+
+        for c in checks:
+            for params in c.cases:
+                print(case_id(c.id, params))
+        return EXIT_OK
     index = _mutant_index() if options.mutants else None
     if options.json:
         rows = [c.to_dict() for c in checks]
