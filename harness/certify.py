@@ -224,13 +224,14 @@ def reusable_report(report_dir, options, xfails, family=None):
     return old, ""
 
 
-def run_all(subject_list, options, report_dir, jobs=1, on_subject=None, on_case=None):
-    """Run every subject (``jobs`` at a time). Returns ``{name: SubjectRun}``; Ctrl-C stops them all."""
+def run_all(subject_list, options, report_dir, jobs=1, on_subject=None, on_case=None, runs=None):
+    """Run every subject (``jobs`` at a time). Returns ``{name: SubjectRun}``, filled into ``runs``
+    if given (so that a caller interrupted by Ctrl-C, which stops them all, still has them)."""
     from harness.isolation import WorkerPool
 
     workers = WorkerPool() if options.get("warm_workers", True) else None
     run_options = dict(options, pool=workers)
-    runs = {}
+    runs = {} if runs is None else runs
     for s in subject_list:
         runs[s.name] = SubjectRun(s, run_options, os.path.join(report_dir, "classes", safe_name(s.name)), on_case)
     runnable = [runs[s.name] for s in subject_list if s.adapter_spec]

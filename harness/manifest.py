@@ -1,6 +1,8 @@
 """Expected-failure manifests: known defects of a model library, one TOML entry each.
 
 ```toml
+library = "transformers"                          # optional: the distribution ``versions`` refer to
+                                                  # (default transformers; e.g. "keras-hub")
 [[expected_failure]]
 check = "untied.value_equal_head_independent"   # a check id or a glob on check ids
 classes = "TFT5*"                                 # a glob on class names, or a list of globs
@@ -30,12 +32,14 @@ recorded in the report (``run.options.expected_failures_unmatched``, see ``recor
 
 import dataclasses
 import fnmatch
+import functools
 import os
 import re
 import sys
 import tomllib
 
 CATEGORIES = ("bug", "unsupported", "out_of_scope")
+DEFAULT_LIBRARY = "transformers"
 KEYS = {"check", "classes", "category", "reason", "versions", "cases", "params", "strict"}
 FAILING = ("failed", "xfailed")
 _SOURCE_RE = re.compile(r"[\w/.-]+\.py\b")
@@ -104,13 +108,17 @@ class Entry:
     strict: bool = True
     source: str = ""
     params: tuple = ()  # ((name, (value as written in case ids, ...)), ...)
+    library: str = "transformers"  # the distribution whose version ``versions`` constrains
 
     def where(self):
         return f"{self.source}:entry {self.index}"
 
     def applies_to(self, class_name, version=None):
+        """The class glob matches and ``version`` (default: the installed ``library``'s) is in range."""
         if not any(fnmatch.fnmatchcase(class_name, g) for g in self.classes):
             return False
+        if self.versions and version is None:
+            version = library_version(self.library)
         if self.versions and version is not None:
             from packaging.specifiers import SpecifierSet
 
@@ -150,9 +158,14 @@ def validate(data, source="<manifest>", check_ids=None):
     """``(entries, errors)`` for parsed TOML ``data``; errors are one line each."""
     check_ids = _known_check_ids() if check_ids is None else list(check_ids)
     errors, entries, seen = [], [], {}
-    unknown_top = set(data) - {"expected_failure"}
+    unknown_top = set(data) - {"expected_failure", "library"}
     if unknown_top:
-        errors.append(f"{source}: unknown top-level keys {sorted(unknown_top)} (expected [[expected_failure]])")
+        errors.append(f"{source}: unknown top-level keys {sorted(unknown_top)} "
+                      "(expected 'library' and [[expected_failure]])")
+    library = data.get("library", DEFAULT_LIBRARY)
+    if not isinstance(library, str) or not library.strip():
+        errors.append(f"{source}: 'library' must be a distribution name, e.g. \"keras-hub\"")
+        library = DEFAULT_LIBRARY
     raw = data.get("expected_failure", [])
     if not isinstance(raw, list):
         return [], errors + [f"{source}: 'expected_failure' must be an array of tables ([[expected_failure]])"]
@@ -169,7 +182,7 @@ def validate(data, source="<manifest>", check_ids=None):
         entry = Entry(i, item["check"], (classes,) if isinstance(classes, str) else tuple(classes),
                       item["category"], " ".join(item["reason"].split()), item.get("versions", ""),
                       tuple(item.get("cases", ())), bool(item.get("strict", True)), source,
-                      _params(item.get("params", {})))
+                      _params(item.get("params", {})), library)
         key = (entry.check, entry.classes, entry.cases, entry.versions, entry.params)
         if key in seen:
             errors.append(f"{where}: duplicate of entry {seen[key]} (same check, classes, cases and versions)")
@@ -240,18 +253,20 @@ def load(path, check_ids=None):
     return entries
 
 
-def library_version():
+@functools.cache
+def library_version(distribution=DEFAULT_LIBRARY):
+    """The installed version of ``distribution`` (what an entry's ``versions`` constrain), or None."""
     from importlib import metadata
 
     try:
-        return metadata.version("transformers")
+        return metadata.version(distribution)
     except metadata.PackageNotFoundError:
         return None
 
 
 def for_class(entries, class_name, version=None):
-    """``ExpectedFailure``s of the entries whose class glob (and version range) match ``class_name``."""
-    version = library_version() if version is None else version
+    """``ExpectedFailure``s of the entries whose class glob (and version range) match ``class_name``;
+    ``version`` overrides the installed version of each entry's library."""
     return [x for e in entries if e.applies_to(class_name, version) for x in e.to_expected_failures()]
 
 
@@ -283,7 +298,6 @@ def unmatched(entries, results, version=None, *, scoped=False):
     ``scoped``: judge only the entries this run could have matched, those for a class in ``results``
     that cover a check with a case there (a run of one class or ``--select grow`` leaves the rest
     unjudged)."""
-    version = library_version() if version is None else version
     hit, scope = set(), set()
     for class_name, cases in results.items():
         ran = {_ids(case)[1] for case in cases}

@@ -153,3 +153,17 @@ def test_run_without_manifest_records_nothing(tmp_path):
     assert cli.main(["run", "--adapter", "reference", "--select", "grow.shape", "--report-dir", str(out_dir),
                      "--profile", "dev", "--in-process"]) == 0
     assert "expected_failures_unmatched" not in load_report(out_dir / "report.json")["run"]["options"]
+
+
+def test_versions_constrain_the_manifests_library(tmp_path, monkeypatch):
+    """``versions`` refer to the distribution the file names (``library``), transformers by default."""
+    monkeypatch.setattr(manifest, "library_version", lambda dist="transformers": {"transformers": "4.57.6",
+                                                                                  "keras-hub": "0.32.0"}[dist])
+    body = _entry('check = "grow.shape"\nversions = "<0.40"')
+    (hub,) = _load(tmp_path, 'library = "keras-hub"\n' + body)
+    (tx,) = _load(tmp_path, body)
+    assert (hub.library, tx.library) == ("keras-hub", "transformers")
+    assert manifest.for_class([hub], "GPT2CausalLM") and not manifest.for_class([tx], "GPT2CausalLM")
+    assert manifest.for_class([tx], "GPT2CausalLM", version="0.32.0")   # an explicit version wins
+    with pytest.raises(manifest.ManifestError, match="'library' must be"):
+        _load(tmp_path, "library = 3\n" + body)

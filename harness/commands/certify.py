@@ -191,12 +191,11 @@ def cmd_certify(options):
     runs = {}
     try:
         with signals(raise_interrupt):
-            runs = certify.run_all(subject_list, run_options, options.report_dir, jobs=jobs,
-                                   on_subject=on_subject, on_case=on_case)
+            certify.run_all(subject_list, run_options, options.report_dir, jobs=jobs,
+                            on_subject=on_subject, on_case=on_case, runs=runs)
     except KeyboardInterrupt:
         interrupted = True
-        runs = getattr(certify.run_all, "last_runs", runs)
-    report = certify.aggregate(subject_list, _collect(subject_list, options.report_dir, runs),
+    report = certify.aggregate(subject_list, _collect(subject_list, options.report_dir, runs, interrupted),
                                started_at=started_at, command=options.command, options=run_options,
                                interrupted=interrupted)
     report["run"]["options"]["wall_s"] = round(time.perf_counter() - t0, 1)
@@ -229,15 +228,16 @@ def cmd_certify(options):
     return EXIT_OK if s["gate"] == "pass" else EXIT_GATE_FAILED
 
 
-def _collect(subject_list, report_dir, runs):
-    """Runs as returned, or (after an interrupt) rebuilt from the per-class reports on disk."""
-    if runs:
-        return runs
+def _collect(subject_list, report_dir, runs, interrupted):
+    """The runs; after an interrupt, with the per-class report on disk for a subject whose run holds
+    none (the classes that finished or wrote a partial report before it)."""
     from harness import certify
     from harness.report import load_report
 
-    out = {}
-    for s in subject_list:
+    out = dict(runs)
+    for s in subject_list if interrupted else ():
+        if out.get(s.name) is not None and out[s.name].report is not None:
+            continue
         path = os.path.join(report_dir, "classes", certify.safe_name(s.name), "report.json")
         if os.path.exists(path):
             run = certify.SubjectRun(s, {}, os.path.dirname(path))
