@@ -167,3 +167,36 @@ def test_versions_constrain_the_manifests_library(tmp_path, monkeypatch):
     assert manifest.for_class([tx], "GPT2CausalLM", version="0.32.0")   # an explicit version wins
     with pytest.raises(manifest.ManifestError, match="'library' must be"):
         _load(tmp_path, "library = 3\n" + body)
+
+
+def _compact_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("compact_manifest", ROOT / "scripts" / "compact_manifest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_compact_manifest_rewrites_case_lists_as_globs_deciding_the_same(tmp_path, capsys):
+    """scripts/compact_manifest.py: listed ids become the fewest exact globs over the reports' cases."""
+    import json
+
+    compact = _compact_module()
+    ids = [f"grow.shape[bias=none,dtype={d},new={n},old=8,tie={t},width=8]"
+           for d in ("float32", "bfloat16") for n in (4, 40) for t in ("tied", "untied")]
+    ids += ["grow.shape[property]", "tied.still_tied[bias=none,dtype=float32,tie=tied]"]
+    classes = tmp_path / "reports" / "classes" / "TFBertModel"
+    classes.mkdir(parents=True)
+    (classes / "report.json").write_text(json.dumps(
+        {"run": {"subject": "TFBertModel"}, "cases": [{"id": i, "check": i.split("[")[0]} for i in ids]}))
+    untied = [i for i in ids if "tie=untied" in i]
+    listed = untied + ["tied.still_tied[bias=none,dtype=float32,tie=tied]", "grow.shape[bias=gone]"]
+    path = tmp_path / "m.toml"
+    path.write_text(_entry('check = "*"\nclasses = "TFBert*"\ncases = [\n'
+                           + "".join(f'    "{i}",\n' for i in listed) + "]\nstrict = true"))
+    assert compact.main([str(path), str(tmp_path / "reports"), "--write"]) == 0
+    (entry,) = manifest.load(path, check_ids=IDS)
+    assert entry.cases == ("grow.shape[*,tie=untied,*]", "tied.still_tied[*]")   # new=4 never matches 40
+    assert "1 ids dropped; decisions changed for 0 classes" in capsys.readouterr().out
+    assert compact._glob("a.b", ["new", "old", "tie"], {"new": "4", "tie": "x"}) == "a.b[new=4,*,tie=x]"
