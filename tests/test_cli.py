@@ -259,3 +259,13 @@ def test_list_checks_mutants_is_the_reverse_index(capsys):
     grow = next(r for r in rows if r["id"] == "grow.new_rows_initialised")
     assert {"mutant": "mutants_lead.NewRowsTenTimesTheBuildScale", "message": "fresh build"} in [
         {k: m[k] for k in ("mutant", "message")} for m in grow["mutants"]]
+
+
+@pytest.mark.parametrize("argv, budget", [
+    (["certify", "--adapter", "transformers"], 600.0), (["certify", "--adapter", "keras_hub"], 1800.0),
+    (["certify", "--adapter", "keras_hub", "--class-timeout", "30"], 30.0),
+])
+def test_the_class_budget_defaults_by_family(argv, budget):
+    """keras-hub's BLIP2 tasks need more than 600 s on 2 cores: its default budget is larger."""
+    args = cli.build_parser().parse_args(argv + ["-j", "1"])
+    assert args.options_type.from_args(args, argv).class_timeout_s == budget
