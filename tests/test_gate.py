@@ -10,38 +10,40 @@ from harness.api import ConformanceError, run
 from harness.runner import ExpectedFailure
 
 SELECT = ("grow.new_rows_initialised", "grow.shape")
+# The mutant runs below test the gate, not hypothesis: shrink=False spares shrinking the failing
+# property case (about 40 s a run); tests/test_isolation.py test_same_seed_same_report shrinks.
 
 
 def test_api_reference_passes_and_mutant_fails():
     ok = run("reference", select=SELECT, profile="dev")
     assert ok.passed and ok.exit_code == 0 and not ok.failures
     seen = []
-    bad = run(mutants.PadsMinusOne(), select=SELECT, profile="dev", on_fail=seen.append)
+    bad = run(mutants.PadsMinusOne(), select=SELECT, profile="dev", shrink=False, on_fail=seen.append)
     assert not bad.passed and bad.exit_code == 1 and seen
     assert all(r.check == "grow.new_rows_initialised" for r in seen)
     with pytest.raises(ConformanceError, match="cases failed"):
-        run(mutants.PadsMinusOne(), select=SELECT, profile="dev", on_fail="raise")
+        run(mutants.PadsMinusOne(), select=SELECT, profile="dev", shrink=False, on_fail="raise")
 
 
 def test_api_expected_failures_and_strict_xpass():
     xf = [ExpectedFailure("grow.new_rows_initialised", "pads with -1")]
-    assert run(mutants.PadsMinusOne(), select=SELECT, profile="dev", expected_failures=xf).passed
+    assert run(mutants.PadsMinusOne(), select=SELECT, profile="dev", shrink=False, expected_failures=xf).passed
     strict = run("reference", select=SELECT, profile="dev", expected_failures=xf)
     assert not strict.passed and "strict expected failure passed" in " ".join(strict.report["summary"]["gate_reasons"])
 
 
 def test_baseline_gate_fails_only_on_regressions():
-    broken = run(mutants.PadsMinusOne(), select=SELECT, profile="dev").report
-    assert run(mutants.PadsMinusOne(), select=SELECT, profile="dev", baseline=broken).passed
+    broken = run(mutants.PadsMinusOne(), select=SELECT, profile="dev", shrink=False).report
+    assert run(mutants.PadsMinusOne(), select=SELECT, profile="dev", shrink=False, baseline=broken).passed
     good = run("reference", select=SELECT, profile="dev").report
-    regressed = run(mutants.PadsMinusOne(), select=SELECT, profile="dev", baseline=good)
+    regressed = run(mutants.PadsMinusOne(), select=SELECT, profile="dev", shrink=False, baseline=good)
     assert not regressed.passed
     assert "regression" in regressed.report["summary"]["gate_reasons"][0]
     assert regressed.report["run"]["options"]["baseline_regressions"]
 
 
 def test_cli_baseline_exit_codes(tmp_path):
-    base = ["run", "--adapter", "mutants:PadsMinusOne", "--profile", "dev", "--in-process", "--quiet",
+    base = ["run", "--adapter", "mutants:PadsMinusOne", "--profile", "dev", "--no-shrink", "--in-process", "--quiet",
             "--select", SELECT[0]]
     assert cli.main(base + ["--report-dir", str(tmp_path / "a")]) == 1
     assert cli.main(base + ["--report-dir", str(tmp_path / "b"), "--baseline", str(tmp_path / "a")]) == 0
