@@ -16,9 +16,11 @@ from suites._model import snapshot
 from suites._params import P, strategy
 
 # Format names a case may ask for; an adapter offers some of them (``Capabilities.formats``).
-# ``default`` is the one format of a single-format adapter; the others are transformers' TF
-# checkpoints: ``save_pretrained(safe_serialization=False|True)``, whole or sharded.
-FORMATS = ("default", "h5", "safetensors", "h5_sharded", "safetensors_sharded")
+# ``default`` is the one format of a single-format adapter; ``h5`` to ``safetensors_sharded`` are
+# transformers' TF checkpoints (``save_pretrained(safe_serialization=False|True)``, whole or sharded);
+# ``keras`` and ``preset`` are Keras 3 / keras-hub's (``model.save`` to a ``.keras`` file,
+# ``save_to_preset``). Every offered format has example cases, not only the property case's draw.
+FORMATS = ("default", "h5", "safetensors", "h5_sharded", "safetensors_sharded", "keras", "preset")
 BASE_CASES = (
     P(8, 12, tie="tied", bias="vector"),     # growth, tied head
     P(8, 12, tie="untied", bias="multi"),    # growth, untied head
