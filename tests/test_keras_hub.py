@@ -352,3 +352,16 @@ def test_gemma3n_resize_is_right_where_keras_hub_reads_the_table_at_run_time():
     np.testing.assert_allclose(live(ids)[..., :10], before, atol=1e-6)
     assert live(np.array([[1, 12]], np.int32)).shape == (1, 2, 13)
     assert _logits(lm, ids).shape == (1, 3, 10)  # the task's constant head: keras-hub's defect
+
+
+def test_every_format_a_builtin_adapter_offers_has_example_cases():
+    """A format reached only by the property case's draw is certified by luck (keras-hub's keras and
+    preset formats were, until the certify-all of 2026-12-01 drew a tied Llama with fmt=preset)."""
+    from harness.adapters.keras_hub_adapter import KerasHubAdapter
+    from harness.adapters.reference import ReferenceAdapter
+    from harness.adapters.transformers_adapter import TransformersAdapter
+    from suites.saveload import FORMATS
+
+    offered = set(TransformersAdapter.FORMATS) | set(KerasHubAdapter("GPT2CausalLM").capabilities().formats)
+    offered |= set(ReferenceAdapter().capabilities().formats)
+    assert offered <= set(FORMATS), sorted(offered - set(FORMATS))
