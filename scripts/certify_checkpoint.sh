@@ -10,7 +10,7 @@
 # from a checkout of COMMIT (e.g. `git worktree add /tmp/wt COMMIT`), with the same library versions.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-OUT="$ROOT/reports/in-progress"
+OUT="${CHECKPOINT_DIR:-$ROOT/reports/in-progress}"   # CHECKPOINT_DIR: elsewhere (tests)
 
 case "${1:-}" in
   save)

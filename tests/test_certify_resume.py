@@ -1,6 +1,8 @@
 """certify --resume keeps the class reports that the same code, versions, options and manifest
 entries made, and reruns every other class (saying why)."""
 
+import os
+import pathlib
 import shutil
 import subprocess
 import sys
@@ -85,3 +87,24 @@ def test_reusable_report_requires_same_manifest_entries_and_finished_run(tmp_pat
     report["run"]["finished_at"] = None
     write_report(report, tmp_path)
     assert certify.reusable_report(str(tmp_path), options, ())[1] == "the earlier run did not finish"
+
+
+def test_checkpoint_script_carries_class_reports_and_their_commit(tmp_path):
+    """scripts/certify_checkpoint.sh: save keeps report.json files (not the rest) and the commit; restore
+    brings them back byte for byte."""
+    script = pathlib.Path(__file__).resolve().parents[1] / "scripts" / "certify_checkpoint.sh"
+    run_dir = tmp_path / "run"
+    for name in ("TFBertModel", "TFGPT2Model"):
+        (run_dir / "classes" / name).mkdir(parents=True)
+        (run_dir / "classes" / name / "report.json").write_text(f'{{"subject": "{name}"}}')
+        (run_dir / "classes" / name / "report.md").write_text("# derived")
+    env = dict(os.environ, CHECKPOINT_DIR=str(tmp_path / "kept"))
+    subprocess.run(["bash", str(script), "save", str(run_dir), "x", "abc123", "--", "--adapter", "transformers"],
+                   env=env, check=True, capture_output=True)
+    meta = (tmp_path / "kept" / "x.txt").read_text()
+    assert "commit: abc123" in meta and "class reports: 2" in meta and "--adapter transformers" in meta
+    subprocess.run(["bash", str(script), "restore", "x", str(tmp_path / "back")], env=env, check=True,
+                   capture_output=True)
+    back = sorted(p.relative_to(tmp_path / "back") for p in (tmp_path / "back").rglob("*") if p.is_file())
+    assert [str(p) for p in back] == ["classes/TFBertModel/report.json", "classes/TFGPT2Model/report.json"]
+    assert (tmp_path / "back/classes/TFGPT2Model/report.json").read_text() == '{"subject": "TFGPT2Model"}'
