@@ -75,7 +75,10 @@ class VocabParts:
 
     @property
     def input(self):
-        return self.axes[0].variable
+        """The input embedding matrix: of an encoder-decoder with two token tables (T5Gemma), the
+        decoder's, which feeds the LM head (tied or not); else the only one."""
+        inputs = [a for a in self.axes if a.role == "input"]
+        return next((a.variable for a in inputs if a.layer.name.startswith("decoder")), inputs[0].variable)
 
     def tied(self):
         """True when no untied output matrix exists (the head computes with the input matrix)."""
