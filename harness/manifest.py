@@ -108,7 +108,7 @@ class Entry:
     strict: bool = True
     source: str = ""
     params: tuple = ()  # ((name, (value as written in case ids, ...)), ...)
-    library: str = "transformers"  # the distribution whose version ``versions`` constrains
+    library: str = DEFAULT_LIBRARY  # the distribution whose version ``versions`` constrains
 
     def where(self):
         return f"{self.source}:entry {self.index}"

@@ -96,10 +96,6 @@ class Scenario(Mapping):
         """A copy with ``changes`` (a field name that does not exist is a TypeError)."""
         return dataclasses.replace(self, **changes)
 
-    def label(self):
-        """``a=1,b=x``: the fields that are set, in name order (the part of a case id in brackets)."""
-        return ",".join(f"{k}={self[k]}" for k in sorted(self))
-
 
 _FIELDS = tuple(sorted(f.name for f in dataclasses.fields(Scenario)))
 _TYPES = {"size": (int, str), "new_units": (int, _NONE), "identical": (bool,)}

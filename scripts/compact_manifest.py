@@ -13,7 +13,6 @@ the same as before, else nothing is written. Only the ``cases = [...]`` arrays c
 """
 
 import argparse
-import gzip
 import itertools
 import json
 import os
@@ -24,6 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from harness import manifest
 from harness.certify import xfails_digest
+from harness.report import load_report
 
 _CASES_RE = re.compile(r"^cases = \[", re.MULTILINE)
 
@@ -60,9 +60,7 @@ def load_universe(path):
                     rep = json.load(fh)
                 out[rep["run"].get("subject") or name] = {(c["id"], c["check"]) for c in rep["cases"]}
         return out
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rt") as fh:
-        rep = json.load(fh)
+    rep = load_report(path)
     out = {}
     for case in rep["cases"]:
         out.setdefault(case["subject"], set()).add((case["id"], case["check"]))

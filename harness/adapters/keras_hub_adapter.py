@@ -192,10 +192,7 @@ class KerasHubAdapter(Adapter):
 
     def handles(self, model):
         parts = self._parts(model)
-        inputs = [a for a in parts.axes if a.role == "input"]
-        # encoder-decoder with two token embeddings (T5Gemma): the decoder's feeds the (tied) head
-        inputs = [a for a in inputs if a.layer.name.startswith("decoder")] or inputs
-        h = {"input": inputs[0].variable}
+        h = {"input": parts.input}  # of an encoder-decoder with two token tables, the decoder's
         outputs = [a for a in parts.axes if a.role == "output"]
         h["output"] = outputs[0].variable if outputs else h["input"]
         for a in parts.axes:
