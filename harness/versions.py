@@ -11,6 +11,7 @@ _DISTRIBUTIONS = {
     "tf_keras": ("tf-keras", "tf_keras"),
     "keras": ("keras",),
     "transformers": ("transformers",),
+    "keras_hub": ("keras-hub", "keras_hub"),
     "numpy": ("numpy",),
     "hypothesis": ("hypothesis",),
 }

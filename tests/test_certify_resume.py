@@ -83,6 +83,11 @@ def test_reusable_report_requires_same_manifest_entries_and_finished_run(tmp_pat
     write_report(report, tmp_path)
     glob = ExpectedFailure(check="grow.shape", reason="defect: x", case="grow.shape[*]")
     assert certify.reusable_report(str(tmp_path), options, (glob,))[0] is not None
+    # a library upgrade (keras-hub included: its version is a run version, not only the adapter's) reruns
+    report["run"]["versions"] = {**collect_versions(), "keras_hub": "0.0.1"}
+    write_report(report, tmp_path)
+    assert certify.reusable_report(str(tmp_path), options, ())[1].startswith("keras_hub differs ('0.0.1'")
+    report["run"]["versions"] = collect_versions()
     report["partial"] = True
     report["run"]["finished_at"] = None
     write_report(report, tmp_path)

@@ -13,7 +13,7 @@ from harness.results import STATUSES
 FAILING = ("failed", "error")
 MAX_MESSAGE = 300
 MAX_LISTED = 30  # longer lists of new/removed cases are summarised per check
-VERSION_KEYS = ("tensorflow", "tf_keras", "keras", "transformers", "numpy", "python", "hypothesis", "harness",
+VERSION_KEYS = ("tensorflow", "tf_keras", "keras", "transformers", "keras_hub", "numpy", "python", "hypothesis", "harness",
                 "platform")
 SECTIONS = (
     ("regressions", "Regressions", "regression", "Cases that passed before and fail or error now.",
