@@ -200,3 +200,9 @@ def test_compact_manifest_rewrites_case_lists_as_globs_deciding_the_same(tmp_pat
     assert entry.cases == ("grow.shape[*,tie=untied,*]", "tied.still_tied[*]")   # new=4 never matches 40
     assert "1 ids dropped; decisions changed for 0 classes" in capsys.readouterr().out
     assert compact._glob("a.b", ["new", "old", "tie"], {"new": "4", "tie": "x"}) == "a.b[new=4,*,tie=x]"
+    # every example case but not the property case (listed in a non-strict entry of its own)
+    examples = {i for i in ids if i.startswith("grow.shape[") and "property" not in i}
+    assert compact.cover("grow.shape", examples, {i for i in ids if i.startswith("grow.shape[")}) == \
+        ["grow.shape[*=*]"]
+    assert manifest.case_glob_matches("grow.shape[*=*]", ids[0])
+    assert not manifest.case_glob_matches("grow.shape[*=*]", "grow.shape[property]")
