@@ -5,8 +5,9 @@
 CERTIFY_REPORT_DIR is a certify-all report directory (``classes/<Class>/report.json``) or a merged
 ``report.json(.gz)``: its case ids are the universe. For every entry with ``cases``, and every check
 in it, the listed ids are replaced by the fewest globs (``check[*]``; ``check[*=*]``, every example
-case but not ``check[property]``; or one that pins one or two parameters, e.g. ``grow.shape[*,tie=untied,*]``) that match exactly the listed ids among the cases
-of that check in the classes the entry applies to; ids no glob can separate stay spelled out, and
+case but not ``check[property]``; or one that pins one or two parameters, e.g.
+``grow.shape[*,tie=untied,*]``) that match exactly the listed ids among the cases of that check
+in the classes the entry applies to; ids no glob can separate stay spelled out, and
 ids that no class report holds are dropped (reported). The rewrite is then checked: for every class
 and case, the first matching entry (reason and strictness, as ``certify --resume`` digests them) is
 the same as before, else nothing is written. Only the ``cases = [...]`` arrays change.
