@@ -8,11 +8,15 @@ from harness.adapters.reference import ReferenceAdapter
 
 
 class HangsInResize(ReferenceAdapter):
-    """resize() to a real size never returns (resize(None) is fine)."""
+    """resize() to a real size never returns (resize(None) is fine). With FAULTY_HANG_MARKER set, it
+    first creates that file: a test knows a case is in flight."""
 
     def resize(self, model, n):
         if n is None:
             return super().resize(model, n)
+        marker = os.environ.get("FAULTY_HANG_MARKER")
+        if marker:
+            open(marker, "w").close()
         while True:
             time.sleep(0.5)
 

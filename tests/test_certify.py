@@ -83,15 +83,19 @@ def test_an_interrupt_abandons_the_case_in_flight(tmp_path):
     import time
 
     tests = pathlib.Path(__file__).parent
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tests), str(tests.parent)]))
+    marker = tmp_path / "in-flight"  # faulty.HangsInResize creates it when a case enters resize()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tests), str(tests.parent)]),
+               FAULTY_HANG_MARKER=str(marker))
+    report_dir = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "certify", "--adapter", "faulty:HangsInResize",
-                             "--select", "grow.shape", "--timeout", "600", "--report-dir", str(tmp_path)],
+                             "--select", "grow.shape", "--timeout", "600", "--report-dir", str(report_dir)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    deadline = time.monotonic() + 120
-    partial = tmp_path / "classes" / "faulty-HangsInResize" / "report.json"
-    while not partial.exists() and time.monotonic() < deadline:  # the first progress write: a case is in flight
-        time.sleep(0.5)
-    time.sleep(2)
+    deadline = time.monotonic() + 300
+    while not marker.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    if not marker.exists():
+        proc.kill()
+        raise AssertionError(f"no case reached resize() within 300 s: {proc.communicate()[0]}")
     proc.send_signal(signal.SIGINT)
     start = time.monotonic()
     out, _ = proc.communicate(timeout=180)
@@ -99,7 +103,7 @@ def test_an_interrupt_abandons_the_case_in_flight(tmp_path):
     # certify run) took 20.3 s to stop a worker that was still importing
     assert time.monotonic() - start < 90, out
     assert proc.returncode == 130, out
-    report = load_report(tmp_path)
+    report = load_report(report_dir)
     assert report["partial"] and report["summary"]["counts"]["error"] == 0, report["summary"]
     assert all(c["status"] in ("skipped", "not_applicable") for c in report["cases"]), \
         [(c["id"], c["status"]) for c in report["cases"]]
