@@ -276,13 +276,19 @@ def aggregate(subject_list, runs, *, started_at, command, options, interrupted=F
             unsupported = unsupported if unsupported and unsupported.startswith(NO_VOCABULARY) else None
             if unsupported:
                 row["reason"] = f"not applicable (demonstrated by the adapter's probe): {unsupported}"
-            row["status"] = "not_applicable" if not s.adapter_spec or unsupported else "error"
+            # an interrupt that came before this class ran is not the class's error: it was not run
+            not_run = interrupted and bool(s.adapter_spec) and not unsupported and not (run and run.error)
+            row["status"] = ("not_applicable" if not s.adapter_spec or unsupported else
+                             "skipped" if not_run else "error")
+            if not_run:
+                row["reason"] = "not run: the run was interrupted before this class ran"
             row["counts"] = {k: 0 for k in STATUSES}
             if s.adapter_spec and not unsupported:
-                totals["expected"] += 1  # a subject that should have run but could not start
+                totals["expected"] += 1  # a subject that should have run but did not start
                 totals["total"] += 1
                 cases.append({"id": f"{s.name}::<start-up>", "check": "harness.start_up", "kind": "example",
-                              "params": None, "status": "error", "message": row["reason"] or "did not start",
+                              "params": None, "status": "skipped" if not_run else "error",
+                              "message": row["reason"] or "did not start",
                               "duration_s": row["duration_s"], "subject": s.name,
                               "reproduce": f"resize-conformance run --adapter {s.adapter_spec}"})
             rows.append(row)

@@ -106,3 +106,28 @@ def test_an_interrupt_abandons_the_case_in_flight(tmp_path):
     assert report["partial"] and report["summary"]["counts"]["error"] == 0, report["summary"]
     assert all(c["status"] in ("skipped", "not_applicable") for c in report["cases"]), \
         [(c["id"], c["status"]) for c in report["cases"]]
+
+
+def test_an_interrupted_run_lists_the_classes_it_did_not_reach_as_not_run(reference_certified):
+    """A class an interrupt kept from running is not an error of that class: status skipped, "not run";
+    a class that failed to start is still an error."""
+    import datetime as dt
+
+    done = certify.SubjectRun(certify.Subject("reference", "reference"), {}, "unused")
+    done.report = load_report(reference_certified / "classes" / "reference")
+    broken = certify.SubjectRun(certify.Subject("TFBroken", "transformers/TFBroken"), {}, "unused")
+    broken.error = "worker died at start-up"
+    queued = certify.Subject("TFQueued", "transformers/TFQueued")
+    report = certify.aggregate([done.subject, broken.subject, queued], {"reference": done, "TFBroken": broken},
+                               started_at=dt.datetime.now().astimezone(), command="test", interrupted=True,
+                               options={"family": "transformers", "seed": 0, "profile": "ci", "timeout_s": 1.0,
+                                        "select": (), "expected_failures_path": None, "jobs": 1,
+                                        "class_timeout_s": 1.0})
+    build.validate_report(json.loads(json.dumps(report)))
+    rows = {r["name"]: r for r in report["matrix"]["subjects"]}
+    assert rows["TFQueued"]["status"] == "skipped" and rows["TFQueued"]["reason"].startswith("not run")
+    assert rows["TFBroken"]["status"] == "error"
+    assert report["partial"] and report["summary"]["expected"] == done.report["summary"]["expected"] + 2
+    statuses = {c["id"]: c["status"] for c in report["cases"] if c["check"] == "harness.start_up"}
+    assert statuses == {"TFBroken::<start-up>": "error", "TFQueued::<start-up>": "skipped"}
+    assert "1 not run" in render_markdown(report) and "1 not run" in render_html(report)

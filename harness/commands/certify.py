@@ -221,9 +221,10 @@ def cmd_certify(options):
     if shard_info:
         print(f"\nshard {shard_info['index']}/{shard_info['count']}: {len(subject_list)} of "
               f"{len(shard_info['subjects'])} classes")
+    not_run = sum(1 for r in report["matrix"]["subjects"] if r["status"] == "skipped")
     print(f"\n{len(subject_list)} classes: " + ", ".join(
         f"{sum(1 for r in report['matrix']['subjects'] if r['status'] == k)} {k}"
-        for k in ("passed", "failed", "error", "not_applicable")))
+        for k in ("passed", "failed", "error", "not_applicable")) + (f", {not_run} not run" if not_run else ""))
     print("cases: " + ", ".join(f"{v} {k}" for k, v in s["counts"].items() if v))
     print(f"collected {s['collected']} of {s['expected']} expected cases; gate: {s['gate'].upper()}")
     for reason in s["gate_reasons"]:

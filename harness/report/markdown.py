@@ -104,9 +104,10 @@ def _subjects(report):
     if not mx:
         return []
     rows = mx["subjects"]
+    not_run = sum(1 for r in rows if r["status"] == "skipped")  # an interrupted run: classes it did not reach
     out = ["## Classes", "", f"{len(rows)} classes: " + ", ".join(
         f"{sum(1 for r in rows if r['status'] == k)} {LABELS.get(k, k)}"
-        for k in ("passed", "failed", "error", "not_applicable")), ""]
+        for k in ("passed", "failed", "error", "not_applicable")) + (f", {not_run} not run" if not_run else ""), ""]
     header = ["class", "status", "passed", "failed", "error", "xfailed", "xpassed", "skipped", "n/a", "time (s)",
               "note"]
     table = []
