@@ -13,7 +13,6 @@ import dataclasses
 import datetime as dt
 import os
 import re
-import signal
 import tempfile
 import threading
 import time
@@ -85,13 +84,8 @@ class SubjectRun:
         interrupt does not wait for a slow case; the case is reported as not run)."""
         self.stop.set()
         runner = self.runner
-        worker = getattr(runner, "_worker", None)
-        if worker is not None and worker.proc.poll() is None:
-            runner.stop_requested = True  # the worker goes nowhere but away (not back to the pool)
-            try:  # the thread running the case sees EOF and kills the rest of the worker's tree itself
-                os.kill(worker.proc.pid, signal.SIGKILL)
-            except OSError:
-                pass
+        if runner is not None:  # kills the worker running a case or still starting; none goes back to the pool
+            runner.abort()
 
     def run(self):
         from harness.isolation import IsolatedRunner, WorkerError
@@ -110,9 +104,15 @@ class SubjectRun:
         runner = self.runner = IsolatedRunner(self.subject.adapter_spec, seed=o["seed"], profile=o["profile"],
                                 timeout_s=o["timeout_s"], select=o["select"], shrink=o["shrink"],
                                 expected_failures=xfails, pool=o.get("pool"))
+        if self.stop.is_set():
+            runner.stop_requested = True
         try:
             plan = runner.plan()
         except WorkerError as exc:
+            if self.stop.is_set():  # interrupted while the worker started: the class was not run
+                self.duration_s = time.perf_counter() - start
+                runner.close()
+                return self
             if exc.unsupported and exc.unsupported.startswith(NO_VOCABULARY):  # nothing to resize
                 self.unsupported = exc.unsupported
             self.error = str(exc).splitlines()[0]

@@ -69,7 +69,9 @@ class _OutputTail:
 
 
 class _Worker:
-    def __init__(self, config, startup_timeout_s):
+    def __init__(self, config, startup_timeout_s, on_spawn=None):
+        """Start a worker and wait for its ``hello``; ``on_spawn(self)`` runs once the process exists,
+        before the wait (so another thread can kill a worker that is still starting)."""
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         # oneDNN's CPU allocator retries a failed allocation for 10 s before raising OOM, so
@@ -84,6 +86,8 @@ class _Worker:
         self.selector.register(self.proc.stdout, selectors.EVENT_READ)
         self.pending = b""
         self.send(config)
+        if on_spawn is not None:
+            on_spawn(self)
         self.hello = self.receive(startup_timeout_s)
 
     def reconfigure(self, config, timeout_s):
@@ -208,6 +212,7 @@ class IsolatedRunner:
         self.max_rss_mb = max_rss_mb
         self.pool = pool  # a WorkerPool: start from a warm worker, give it back on close()
         self.stop_requested = False
+        self._starting = None  # a worker between spawn (or reuse) and its hello: abort() kills it too
         self.restarts = 0
         self.profile = None
         self._worker = None
@@ -228,10 +233,13 @@ class IsolatedRunner:
         worker = self.pool.take(self.adapter_spec) if self.pool and self._plan is None else None
         if worker is None:
             return None
+        self._spawned(worker)
         try:
             hello = worker.reconfigure(self._config(tmp_root), self.startup_timeout_s)
         except (EOFError, OSError):
             hello = None
+        finally:
+            self._starting = None
         if hello is not None and hello.get("type") in ("plan", "fatal"):
             self.pool.stats["reused"] += 1
             return worker
@@ -240,10 +248,37 @@ class IsolatedRunner:
         worker.kill()
         return None
 
+    def _spawned(self, worker):
+        self._starting = worker
+        if self.stop_requested:  # abort() came first: it may have found no worker to kill
+            worker.proc.kill()
+
+    def abort(self):
+        """From another thread: no further case; the worker running a case or starting is killed
+        (the thread waiting on it sees EOF and cleans up)."""
+        self.stop_requested = True
+        for worker in (self._worker, self._starting):
+            if worker is not None and worker.proc.poll() is None:
+                try:
+                    os.kill(worker.proc.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+
     def _start(self, tmp_root=None):
         worker = self._warm(tmp_root)
         if worker is None:
-            worker = _Worker(self._config(tmp_root), self.startup_timeout_s)
+            if self.stop_requested:
+                raise WorkerError(f"worker for adapter {self.adapter_spec!r} not started: the run was stopped")
+            starting = []
+            try:
+                worker = _Worker(self._config(tmp_root), self.startup_timeout_s,
+                                 on_spawn=lambda w: (starting.append(w), self._spawned(w)))
+            except EOFError:
+                for w in starting:  # killed while starting (abort) or died: reap it and its tree
+                    w.kill()
+                raise
+            finally:
+                self._starting = None
             if self.pool:
                 self.pool.stats["started"] += 1
         hello = worker.hello

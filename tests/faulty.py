@@ -21,6 +21,18 @@ class HangsInResize(ReferenceAdapter):
             time.sleep(0.5)
 
 
+class HangsAtStartup(ReferenceAdapter):
+    """The adapter's constructor never returns, so its worker never answers (with FAULTY_HANG_MARKER
+    set, it first creates that file)."""
+
+    def __init__(self, *args, **kwargs):
+        marker = os.environ.get("FAULTY_HANG_MARKER")
+        if marker:
+            open(marker, "w").close()
+        while True:
+            time.sleep(0.5)
+
+
 class ExitsInResize(ReferenceAdapter):
     """The worker process vanishes (os._exit) inside resize() to a real size."""
 

@@ -74,20 +74,20 @@ def test_unsupported_and_broken_subjects_are_listed_not_dropped(reference_certif
         assert name in md and name in html
 
 
-def test_an_interrupt_abandons_the_case_in_flight(tmp_path):
-    """Ctrl-C (SIGINT) during a case that would run for ten minutes: certify kills that case's worker, exits
-    130 at once, and the partial report says the case was not run (it is not an error)."""
+def _interrupt_when_marked(tmp_path, adapter):
+    """Run ``certify --adapter ADAPTER``, SIGINT it once the adapter creates its marker file; returns
+    (output, seconds from the signal to the exit, return code, report)."""
     import os
     import pathlib
     import signal
     import time
 
     tests = pathlib.Path(__file__).parent
-    marker = tmp_path / "in-flight"  # faulty.HangsInResize creates it when a case enters resize()
+    marker = tmp_path / "marker"
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tests), str(tests.parent)]),
                FAULTY_HANG_MARKER=str(marker))
     report_dir = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "certify", "--adapter", "faulty:HangsInResize",
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "certify", "--adapter", adapter,
                              "--select", "grow.shape", "--timeout", "600", "--report-dir", str(report_dir)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     deadline = time.monotonic() + 300
@@ -95,14 +95,29 @@ def test_an_interrupt_abandons_the_case_in_flight(tmp_path):
         time.sleep(0.2)
     if not marker.exists():
         proc.kill()
-        raise AssertionError(f"no case reached resize() within 300 s: {proc.communicate()[0]}")
+        raise AssertionError(f"the adapter did not reach its hang within 300 s: {proc.communicate()[0]}")
     proc.send_signal(signal.SIGINT)
     start = time.monotonic()
     out, _ = proc.communicate(timeout=180)
-    # far below the 600 s the case would take; generous for a loaded machine
-    assert time.monotonic() - start < 90, out
-    assert proc.returncode == 130, out
-    report = load_report(report_dir)
+    return out, time.monotonic() - start, proc.returncode, load_report(report_dir)
+
+
+def test_an_interrupt_during_worker_start_up_stops_at_once(tmp_path):
+    """Ctrl-C while the class's worker is still starting (here: an adapter whose constructor hangs): the
+    starting worker is killed, certify exits 130 without waiting for the 180 s start-up timeout, and
+    the class is listed as not run, not as an error."""
+    out, waited, code, report = _interrupt_when_marked(tmp_path, "faulty:HangsAtStartup")
+    assert waited < 60 and code == 130, out
+    (row,) = report["matrix"]["subjects"]
+    assert row["status"] == "skipped" and row["reason"].startswith("not run"), row
+    assert report["partial"] and report["summary"]["counts"]["error"] == 0, report["summary"]
+
+
+def test_an_interrupt_abandons_the_case_in_flight(tmp_path):
+    """Ctrl-C (SIGINT) during a case that would run for ten minutes: certify kills that case's worker, exits
+    130 at once, and the partial report says the case was not run (it is not an error)."""
+    out, waited, code, report = _interrupt_when_marked(tmp_path, "faulty:HangsInResize")
+    assert waited < 90 and code == 130, out  # far below the 600 s the case would take
     assert report["partial"] and report["summary"]["counts"]["error"] == 0, report["summary"]
     assert all(c["status"] in ("skipped", "not_applicable") for c in report["cases"]), \
         [(c["id"], c["status"]) for c in report["cases"]]
