@@ -206,3 +206,25 @@ def test_compact_manifest_rewrites_case_lists_as_globs_deciding_the_same(tmp_pat
         ["grow.shape[*=*]"]
     assert manifest.case_glob_matches("grow.shape[*=*]", ids[0])
     assert not manifest.case_glob_matches("grow.shape[*=*]", "grow.shape[property]")
+
+
+def test_manifest_audit_names_unmatched_failures_and_strict_entries_that_pass(tmp_path, capsys):
+    """scripts/manifest_audit.py: triage a certify-all's class reports against a manifest without rerunning."""
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("manifest_audit", ROOT / "scripts" / "manifest_audit.py")
+    audit = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(audit)
+    cases = [("grow.shape[property]", "failed"), ("tied.still_tied[property]", "passed"),
+             ("grow.dtype_preserved[property]", "xfailed")]
+    classes = tmp_path / "reports" / "classes" / "TFBertModel"
+    classes.mkdir(parents=True)
+    (classes / "report.json").write_text(json.dumps({"partial": False, "run": {"subject": "TFBertModel"}, "cases": [
+        {"id": i, "check": i.split("[")[0], "status": s} for i, s in cases]}))
+    path = tmp_path / "m.toml"
+    path.write_text(_entry('check = "tied.still_tied"\nclasses = "TFBert*"\nversions = ">=4,<5"\nstrict = true'))
+    assert audit.main([str(path), str(tmp_path / "reports")]) == 1
+    out = capsys.readouterr().out
+    assert "unmatched: grow.shape[property]" in out and "unmatched: grow.dtype_preserved[property]" in out
+    assert "strict but passes: tied.still_tied[property]" in out and "1 classes to triage" in out
