@@ -87,9 +87,12 @@ def _interrupt_when_marked(tmp_path, adapter):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tests), str(tests.parent)]),
                FAULTY_HANG_MARKER=str(marker))
     report_dir = tmp_path / "out"
+    # a shell without job control starts background jobs with SIGINT ignored, and a child inherits that
+    # (Python then installs no KeyboardInterrupt handler): give the certify process the default, as a terminal does
     proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "certify", "--adapter", adapter,
                              "--select", "grow.shape", "--timeout", "600", "--report-dir", str(report_dir)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 300
     while not marker.exists() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.2)
