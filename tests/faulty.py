@@ -7,6 +7,13 @@ import time
 from harness.adapters.reference import ReferenceAdapter
 
 
+def _announce_hang():
+    """Create the file FAULTY_HANG_MARKER names, if set: a test knows the adapter has reached its hang."""
+    marker = os.environ.get("FAULTY_HANG_MARKER")
+    if marker:
+        open(marker, "w").close()
+
+
 class HangsInResize(ReferenceAdapter):
     """resize() to a real size never returns (resize(None) is fine). With FAULTY_HANG_MARKER set, it
     first creates that file: a test knows a case is in flight."""
@@ -14,9 +21,7 @@ class HangsInResize(ReferenceAdapter):
     def resize(self, model, n):
         if n is None:
             return super().resize(model, n)
-        marker = os.environ.get("FAULTY_HANG_MARKER")
-        if marker:
-            open(marker, "w").close()
+        _announce_hang()
         while True:
             time.sleep(0.5)
 
@@ -26,9 +31,7 @@ class HangsAtStartup(ReferenceAdapter):
     set, it first creates that file)."""
 
     def __init__(self, *args, **kwargs):
-        marker = os.environ.get("FAULTY_HANG_MARKER")
-        if marker:
-            open(marker, "w").close()
+        _announce_hang()
         while True:
             time.sleep(0.5)
 
