@@ -42,9 +42,9 @@ def _make_runner(config):
 
 
 def _start_class(channel, config):
+    """Resolve the adapter and plan; send ``plan`` (or ``fatal``). Returns the runnable cases or None."""
     from harness.scenario import plain
 
-    """Resolve the adapter and plan; send ``plan`` (or ``fatal``). Returns the runnable cases or None."""
     try:
         adapter, runner = _make_runner(config)
         plan = runner.plan()
