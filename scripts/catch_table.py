@@ -129,6 +129,12 @@ def _checks(check_ids):
                      for f, names in sorted(by_family.items()))
 
 
+def _mutant_cells(mutant, classes, describe, in_library):
+    """One cell per class: ``-`` (does not apply), ``in_library``, ``describe(killed checks)`` or not caught."""
+    return ["-" if c not in mutant["classes"] else in_library if mutant["already_in_library"] else
+            describe(mutant["classes"][c]["killed"]) or "**not caught**" for c in classes]
+
+
 def render(results, rows, versions, claimed_only, command, classes_info=None):
     classes = sorted({c for m in results.values() for c in m["classes"]}, key=lambda c: list(SHORT).index(c)
                      if c in SHORT else len(SHORT))
@@ -141,21 +147,12 @@ def render(results, rows, versions, claimed_only, command, classes_info=None):
              + "`-`: the defect does not apply to that class.", "",
              "| Mutant | Defect | " + " | ".join(SHORT.get(c, c) for c in classes) + " |",
              "|---|---|" + "---|" * len(classes)]
-    gaps = []
     for name, m in results.items():
-        cells = []
-        for c in classes:
-            if c not in m["classes"]:
-                cells.append("-")
-            elif m["already_in_library"]:
-                cells.append("already in transformers (manifest)")
-            else:
-                killed = m["classes"][c]["killed"]
-                cells.append(_checks(killed) or "**not caught**")
-                if not killed:
-                    gaps.append(f"{name} on {c}")
+        cells = _mutant_cells(m, classes, _checks, "already in transformers (manifest)")
         lines.append(f"| {name} | {m['defect']} | " + " | ".join(cells) + " |")
     lines.append("")
+    gaps = [f"{n} on {c}" for n, m in results.items() for c in classes
+            if c in m["classes"] and not m["already_in_library"] and not m["classes"][c]["killed"]]
     if gaps:
         lines += [f"Not caught: {', '.join(gaps)}.", ""]
     from real_path import FAILS_UNMUTATED, NOT_OFFERED
@@ -219,17 +216,11 @@ def render_summary(results, rows, versions, details):
              f"own resize, run on real classes: {len(caught)} of {len(pairs)} mutant x class pairs caught. "
              f"Each cell names the check families that reported it ({details} has the checks):", "",
              "| Mutant | " + " | ".join(SHORT.get(c, c) for c in classes) + " |", "|---|" + "---|" * len(classes)]
+    def families(killed):
+        return ", ".join(sorted({k.split(".")[0] for k in killed}))
+
     for name, m in results.items():
-        cells = []
-        for c in classes:
-            if c not in m["classes"]:
-                cells.append("-")
-            elif m["already_in_library"]:
-                cells.append("in transformers")
-            else:
-                families = sorted({k.split(".")[0] for k in m["classes"][c]["killed"]})
-                cells.append(", ".join(families) or "**not caught**")
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append(f"| {name} | " + " | ".join(_mutant_cells(m, classes, families, "in transformers")) + " |")
     defects = []  # one per defect: a row that names another entry's root cause joins that entry's row
     for row in rows:
         where = _where(row["reason"])
