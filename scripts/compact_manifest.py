@@ -22,6 +22,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # validating a manifest loads the suites, so TensorFlow
 from harness import manifest
 from harness.certify import xfails_digest
 from harness.report import load_report
