@@ -187,6 +187,22 @@ _REUSE_VERSIONS = ("harness_source", "python", "tensorflow", "tf_keras", "keras"
                    "hypothesis", "keras_hub")
 
 
+def class_reports(report_dir, finished_only=False):
+    """``(subject, report)`` for each ``classes/<Class>/report.json`` of a certify report dir, by
+    class directory name; with ``finished_only``, partial reports are left out."""
+    import json
+
+    classes = os.path.join(report_dir, "classes")
+    for name in sorted(os.listdir(classes)):
+        path = os.path.join(classes, name, "report.json")
+        if not os.path.exists(path):
+            continue
+        with open(path, encoding="utf-8") as fh:
+            report = json.load(fh)
+        if not (finished_only and report.get("partial")):
+            yield report["run"].get("subject") or name, report
+
+
 def family_of(subject):
     """The adapter family of a subject (``transformers/TFBertModel`` -> ``transformers``), or None."""
     spec = subject.adapter_spec or ""

@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # validating a manifest loads the suites, so TensorFlow
 from harness import manifest
-from harness.certify import xfails_digest
+from harness.certify import class_reports, xfails_digest
 from harness.report import load_report
 
 _CASES_RE = re.compile(r"^cases = \[", re.MULTILINE)
@@ -53,15 +53,7 @@ def cases_spans(text):
 def load_universe(path):
     """``{class name: {(case id, check id), ...}}`` from a certify report dir or a merged report."""
     if os.path.isdir(path):
-        out = {}
-        classes = os.path.join(path, "classes")
-        for name in sorted(os.listdir(classes)):
-            file = os.path.join(classes, name, "report.json")
-            if os.path.exists(file):
-                with open(file) as fh:
-                    rep = json.load(fh)
-                out[rep["run"].get("subject") or name] = {(c["id"], c["check"]) for c in rep["cases"]}
-        return out
+        return {name: {(c["id"], c["check"]) for c in rep["cases"]} for name, rep in class_reports(path)}
     rep = load_report(path)
     out = {}
     for case in rep["cases"]:

@@ -9,7 +9,6 @@ whose report says nothing here passes the gate when ``certify --resume`` reruns 
 Exit status 1 if any class has either.
 """
 
-import json
 import os
 import sys
 
@@ -17,21 +16,14 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # validating a manifest loads the suites, so TensorFlow
 from harness import manifest
+from harness.certify import class_reports
 
 
 def audit(manifest_path, report_dir):
     entries = manifest.load(manifest_path)
-    classes = os.path.join(report_dir, "classes")
     out = {}
-    for name in sorted(os.listdir(classes)):
-        path = os.path.join(classes, name, "report.json")
-        if not os.path.exists(path):
-            continue
-        with open(path) as fh:
-            report = json.load(fh)
-        if report.get("partial"):
-            continue
-        mine = manifest.for_class(entries, report["run"].get("subject") or name)
+    for name, report in class_reports(report_dir, finished_only=True):
+        mine = manifest.for_class(entries, name)
         unmatched, strict_pass = [], []
         for case in report["cases"]:
             entry = next((e for e in mine if e.matches(case["id"], case["check"])), None)
