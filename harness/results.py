@@ -71,6 +71,14 @@ def group_ids(cases, status, key=None):
     return sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
 
 
+def manifest_reason(message):
+    """``expected failure (<manifest reason>): <observed>`` -> the manifest reason (a key for ``group_ids``)."""
+    prefix = "expected failure ("
+    if message.startswith(prefix) and "): " in message:
+        return message[len(prefix):message.index("): ")]
+    return message
+
+
 def count(results):
     counts = {s: 0 for s in STATUSES}
     for r in results:

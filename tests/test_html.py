@@ -58,3 +58,17 @@ def test_run_with_html_writes_report_html(tmp_path, capsys):
     html = (out / "report.html").read_text()
     _self_contained(html)
     assert "Resize conformance report: <code>reference</code>" in html
+
+
+def test_aggregate_page_groups_expected_failures_by_manifest_reason_with_true_counts():
+    rows = [(f"A::grow.shape[{i}]", "grow.shape", "xfailed", f"expected failure (bug: root cause {EVIL}): seen {i}")
+            for i in range(30)]
+    rows += [(f"A::rnn.x[{i}]", "rnn.x", "not_applicable", "no RNN cells") for i in range(20)]
+    report = make_report(rows)
+    assert "Expected failures (xfailed)</h2>" in render_html(report)  # one class: every case, with its message
+    report["matrix"] = {"subjects": [], "checks": []}
+    html = render_html(report)
+    _self_contained(html)
+    assert "by manifest reason</h2><ul><li>bug: root cause &lt;script&gt;" in html
+    assert html.count("bug: root cause") == 1 and "(30): " in html and "... and 18 more" in html
+    assert "no RNN cells (20): " in html  # the real count, not the ids shown

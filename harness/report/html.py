@@ -9,7 +9,7 @@ import functools
 import json
 import os
 
-from harness.results import STATUSES, SYMBOLS, family_counts, group_ids
+from harness.results import STATUSES, SYMBOLS, family_counts, group_ids, manifest_reason
 
 TEMPLATES = os.path.join(os.path.dirname(__file__), "templates")
 LABELS = {"not_applicable": "not applicable"}
@@ -45,11 +45,11 @@ def _version():
         return ""
 
 
-def _grouped(cases, status):
+def _grouped(cases, status, key=None):
     out = []
-    for reason, ids in group_ids(cases, status):
+    for reason, ids in group_ids(cases, status, key):
         shown = ids[:MAX_NA_IDS] + ([f"... and {len(ids) - MAX_NA_IDS} more"] if len(ids) > MAX_NA_IDS else [])
-        out.append((reason, shown))
+        out.append((reason, shown, len(ids)))
     return out
 
 
@@ -63,6 +63,8 @@ def render_html(report):
         families=family_counts(cases), cases=cases,
         properties={c["id"]: c["property"] for c in report.get("checks", [])},
         bad=[c for c in cases if c["status"] in ("failed", "error")],
+        # an aggregate report's expected failures, one line per manifest reason (thousands of cases)
+        xfailed_grouped=_grouped(cases, "xfailed", manifest_reason) if report.get("matrix") else None,
         grouped=[("Skipped", _grouped(cases, "skipped")), ("Not applicable", _grouped(cases, "not_applicable"))],
         env_error=report.get("environment_error"), harness_version=_version(), matrix=report.get("matrix"),
         symbols=SYMBOLS)

@@ -2,7 +2,7 @@
 
 import json
 
-from harness.results import STATUSES, SYMBOLS, family_counts, group_ids, worst
+from harness.results import STATUSES, SYMBOLS, family_counts, group_ids, manifest_reason, worst
 
 MAX_JSON = 600          # characters of expected/observed shown
 MAX_TRACEBACK = 3000    # characters of a traceback shown (its end)
@@ -189,14 +189,6 @@ def _simple_list(report, status, title):
     return [f"## {title}", "", *(f"- `{c['id']}`: {_text(c.get('message') or '')}" for c in cases), ""]
 
 
-def _reason_key(message):
-    """``expected failure (<manifest reason>): <observed>`` -> the manifest reason."""
-    prefix = "expected failure ("
-    if message.startswith(prefix) and "): " in message:
-        return message[len(prefix):message.index("): ")]
-    return message
-
-
 def _grouped(report, status, title, key=None):
     groups = group_ids(report["cases"], status, key)
     if not groups:
@@ -215,7 +207,7 @@ def render_markdown(report):
     lines = (_header(report) + _summary(report) + _subjects(report) + _families(report)
              + _failures(report, properties)
              + _simple_list(report, "xpassed", "Unexpected passes (xpassed)")
-             + (_grouped(report, "xfailed", "Expected failures (xfailed), by manifest reason", _reason_key)
+             + (_grouped(report, "xfailed", "Expected failures (xfailed), by manifest reason", manifest_reason)
                 if report.get("matrix") else _simple_list(report, "xfailed", "Expected failures (xfailed)"))
              + _grouped(report, "skipped", "Skipped")
              + _grouped(report, "not_applicable", "Not applicable"))
