@@ -96,8 +96,8 @@ def defect_rows(manifest_path, report_path):
             continue
         rows.append({"entries": [entry], "reason": entry.reason, "category": entry.category})
     for row in rows:  # did the report run what the entry is about at all?
-        row["in_report"] = any(set(e.cases) & ran_cases if e.cases else
-                               any(fnmatch.fnmatchcase(c, e.check) for c in ran_checks) for e in row["entries"])
+        row["in_report"] = any(any(manifest.case_glob_matches(p, c) for p in e.cases for c in ran_cases) if e.cases
+                               else any(fnmatch.fnmatchcase(c, e.check) for c in ran_checks) for e in row["entries"])
         hit = set()
         for subject, cases in by_subject.items():
             for case in cases:
@@ -227,7 +227,9 @@ def render_summary(results, rows, versions, details):
         families = {"every check" if c == "*" else c.split(".")[0] for c in row["checks"]}
         same = [d for d in defects if d["where"] == where or d["where"].startswith(where + " ")] \
             if SAME_AS.match(row["reason"]) else []
-        same = ([d for d in same if d["families"] & families] or same)[-1:]  # the latest, of the same checks
+        named = re.search(r"the ([a-z_]+)\.[\w*]+ entry", row["reason"])  # "Same root cause as the dtype.* entry"
+        same = ([d for d in same if named and named.group(1) in d["families"]]
+                or [d for d in same if d["families"] & families] or same)[-1:]  # else the latest of the same checks
         if not same:
             same = [{"where": where, "what": _what(row["reason"], where), "classes": set(), "families": set(),
                      "in_report": False}]
