@@ -99,6 +99,11 @@ class SubjectRun:
             if kept is not None:
                 self.report, self.resumed, self.duration_s = kept, True, kept["run"]["duration_s"]
                 return self
+            verdict = reusable_verdict(self.report_dir, family_of(self.subject))
+            if verdict is not None:  # a class without a vocabulary: its probe's finding stands
+                self.unsupported, self.error = verdict["unsupported"], verdict["error"]
+                self.resumed, self.duration_s = True, verdict["duration_s"]
+                return self
             self.resume_miss = why
         started_at = dt.datetime.now().astimezone()
         runner = self.runner = IsolatedRunner(self.subject.adapter_spec, seed=o["seed"], profile=o["profile"],
@@ -118,7 +123,12 @@ class SubjectRun:
             self.error = str(exc).splitlines()[0]
             self.duration_s = time.perf_counter() - start
             runner.close()
+            if self.unsupported:
+                write_verdict(self.report_dir, self, family_of(self.subject))
             return self
+        stale = os.path.join(self.report_dir, VERDICT_FILE)
+        if os.path.exists(stale):  # the class has a vocabulary now: an earlier not-applicable finding is void
+            os.remove(stale)
         results = [None] * len(plan)
         budget_end = time.monotonic() + o["class_timeout_s"]
         throttle = WriteThrottle()
@@ -201,6 +211,43 @@ def class_reports(report_dir, finished_only=False):
             report = json.load(fh)
         if not (finished_only and report.get("partial")):
             yield report["run"].get("subject") or name, report
+
+
+VERDICT_FILE = "not_applicable.json"
+
+
+def _reuse_versions(family):
+    return {k: v for k, v in dict(collect_versions(), harness_source=source_digest(family)).items()
+            if k in _REUSE_VERSIONS}
+
+
+def write_verdict(report_dir, run, family=None):
+    """Record a probe's finding that the class has no vocabulary (``classes/<Class>/not_applicable.json``),
+    with the code and library versions that found it, for ``--resume``."""
+    import json
+
+    from harness.report.atomic import write_text_atomic
+
+    os.makedirs(report_dir, exist_ok=True)
+    write_text_atomic(os.path.join(report_dir, VERDICT_FILE), json.dumps(
+        {"unsupported": run.unsupported, "error": run.error, "duration_s": round(run.duration_s, 3),
+         "versions": _reuse_versions(family)}, indent=1, sort_keys=True) + "\n")
+
+
+def reusable_verdict(report_dir, family=None):
+    """The recorded not-applicable finding if the same code and library versions made it, else None.
+    It does not depend on the seed, profile or manifest: the probe looks only at the class."""
+    import json
+
+    try:
+        with open(os.path.join(report_dir, VERDICT_FILE), encoding="utf-8") as fh:
+            verdict = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(verdict, dict) or verdict.get("versions") != _reuse_versions(family) \
+            or not str(verdict.get("unsupported", "")).startswith(NO_VOCABULARY):
+        return None
+    return verdict
 
 
 def family_of(subject):

@@ -95,21 +95,53 @@ def test_reusable_report_requires_same_manifest_entries_and_finished_run(tmp_pat
 
 
 def test_checkpoint_script_carries_class_reports_and_their_commit(tmp_path):
-    """scripts/certify_checkpoint.sh: save keeps report.json files (not the rest) and the commit; restore
-    brings them back byte for byte."""
+    """scripts/certify_checkpoint.sh: save keeps report.json and not_applicable.json files (not the rest) and
+    the commit; restore brings them back byte for byte."""
     script = pathlib.Path(__file__).resolve().parents[1] / "scripts" / "certify_checkpoint.sh"
     run_dir = tmp_path / "run"
     for name in ("TFBertModel", "TFGPT2Model"):
         (run_dir / "classes" / name).mkdir(parents=True)
         (run_dir / "classes" / name / "report.json").write_text(f'{{"subject": "{name}"}}')
         (run_dir / "classes" / name / "report.md").write_text("# derived")
+    (run_dir / "classes" / "TFViTModel").mkdir()
+    (run_dir / "classes" / "TFViTModel" / certify.VERDICT_FILE).write_text("{}")
     env = dict(os.environ, CHECKPOINT_DIR=str(tmp_path / "kept"))
     subprocess.run(["bash", str(script), "save", str(run_dir), "x", "abc123", "--", "--adapter", "transformers"],
                    env=env, check=True, capture_output=True)
     meta = (tmp_path / "kept" / "x.txt").read_text()
     assert "commit: abc123" in meta and "class reports: 2" in meta and "--adapter transformers" in meta
+    assert "not-applicable findings: 1" in meta
     subprocess.run(["bash", str(script), "restore", "x", str(tmp_path / "back")], env=env, check=True,
                    capture_output=True)
     back = sorted(p.relative_to(tmp_path / "back") for p in (tmp_path / "back").rglob("*") if p.is_file())
-    assert [str(p) for p in back] == ["classes/TFBertModel/report.json", "classes/TFGPT2Model/report.json"]
+    assert [str(p) for p in back] == ["classes/TFBertModel/report.json", "classes/TFGPT2Model/report.json",
+                                      f"classes/TFViTModel/{certify.VERDICT_FILE}"]
     assert (tmp_path / "back/classes/TFGPT2Model/report.json").read_text() == '{"subject": "TFGPT2Model"}'
+
+
+def test_resume_keeps_a_not_applicable_finding_of_the_same_code(tmp_path):
+    """A class without a vocabulary is not probed again by --resume (a certify-all has over 100)."""
+    out = tmp_path / "cert"
+    args = [sys.executable, "-m", "harness.cli", "certify", "--adapter", "transformers", "--model", "TFViTModel",
+            "--quiet", "--report-dir", str(out)]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0 and "N/A" in proc.stdout, proc.stdout + proc.stderr
+    verdict = out / "classes" / "TFViTModel" / certify.VERDICT_FILE
+    assert verdict.exists()
+    proc = subprocess.run(args + ["--resume"], capture_output=True, text=True, timeout=600, check=False)
+    line = proc.stdout.split("TFViTModel", 1)[1].splitlines()[0]
+    assert proc.returncode == 0 and "N/A" in line and "kept from the earlier run" in line, proc.stdout
+    assert load_report(out)["matrix"]["subjects"][0]["status"] == "not_applicable"
+
+
+def test_reusable_verdict_requires_the_same_code_and_versions(tmp_path):
+    run = certify.SubjectRun(certify.Subject("TFViTModel", "transformers/TFViTModel"), {}, str(tmp_path))
+    run.unsupported, run.error = certify.NO_VOCABULARY + ": the forward takes pixel_values", "unsupported"
+    certify.write_verdict(str(tmp_path), run, "transformers")
+    assert certify.reusable_verdict(str(tmp_path), "transformers")["unsupported"] == run.unsupported
+    assert certify.reusable_verdict(str(tmp_path), None) is None  # another family's code digest
+    path = tmp_path / certify.VERDICT_FILE
+    path.write_text(path.read_text().replace('"tensorflow": "', '"tensorflow": "0.'))
+    assert certify.reusable_verdict(str(tmp_path), "transformers") is None
+    path.write_text("not json")
+    assert certify.reusable_verdict(str(tmp_path), "transformers") is None
