@@ -69,10 +69,17 @@ def run_catalogue(claimed_only, classes=(), log=sys.stderr):
 
 
 # -- the manifest's defects ---------------------------------------------------------------------
+def _cut(text, width):
+    """``text`` cut at a word to ``width`` characters, with "..." (a code span cut open is closed)."""
+    if len(text) <= width:
+        return text
+    text = text[:width - 3].rsplit(" ", 1)[0] + "..."
+    return text[:-3] + "`..." if text.count("`") % 2 else text
+
+
 def _root_cause(reason):
     """The first sentence-like part of a manifest reason, on one line."""
-    text = " ".join(reason.split())
-    return text if len(text) <= 220 else text[:217].rsplit(" ", 1)[0] + "..."
+    return _cut(" ".join(reason.split()), 220)
 
 
 def defect_rows(manifest_path, report_path):
@@ -200,8 +207,7 @@ def _what(reason, where, width=110):
         text = text[len(where):].lstrip(" :,;)")
     elif where in text:  # "Same root cause as ... (file.py Function ...)": what comes before it
         text = text.split(where, 1)[0].rstrip(" (:,;")
-    text = text.replace("|", "\\|")
-    return text if len(text) <= width else text[:width - 3].rsplit(" ", 1)[0] + "..."
+    return _cut(text.replace("|", "\\|"), width)
 
 
 def render_summary(results, rows, versions, details):

@@ -41,3 +41,9 @@ def test_readme_has_the_generated_summary():
         readme = fh.read()
     section = readme.split(catch_table.SUMMARY_START, 1)[1].split(catch_table.SUMMARY_END, 1)[0]
     assert "**Injected defects**" in section and "**Defects found in transformers" in section
+
+
+def test_a_cut_inside_a_code_span_closes_it():
+    assert catch_table._cut("compares `a == b` and more words", 100) == "compares `a == b` and more words"
+    assert catch_table._cut("see `x = y + z` now", 16) == "see `x = y +`..."
+    assert catch_table._cut("plain words only here", 15) == "plain words..."
