@@ -217,6 +217,7 @@ VERDICT_FILE = "not_applicable.json"
 
 
 def _reuse_versions(family):
+    """The versions (and code digest) a reused class report or not-applicable finding must share."""
     return {k: v for k, v in dict(collect_versions(), harness_source=source_digest(family)).items()
             if k in _REUSE_VERSIONS}
 
@@ -277,7 +278,7 @@ def reusable_report(report_dir, options, xfails, family=None):
     if differs:
         keys, a, b = differs
         return None, f"run.{'.'.join(keys)} differs ({a!r}, now {b!r})"
-    now = dict(collect_versions(), harness_source=source_digest(family))
+    now = _reuse_versions(family)
     for key in _REUSE_VERSIONS:
         if run["versions"].get(key) != now.get(key):
             return None, f"{key} differs ({run['versions'].get(key)!r}, now {now.get(key)!r})"
