@@ -71,6 +71,16 @@ def group_ids(cases, status, key=None):
     return sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
 
 
+def classes_line(subjects, labels=None):
+    """``N classes: a passed, b failed, c error, d not_applicable[, e not run]`` of a certify matrix's subject
+    rows (``labels`` renames statuses; ``skipped`` rows are the classes an interrupted run did not reach)."""
+    labels = labels or {}
+    counts = [f"{sum(1 for r in subjects if r['status'] == k)} {labels.get(k, k)}"
+              for k in ("passed", "failed", "error", "not_applicable")]
+    not_run = sum(1 for r in subjects if r["status"] == "skipped")
+    return f"{len(subjects)} classes: " + ", ".join(counts) + (f", {not_run} not run" if not_run else "")
+
+
 def manifest_reason(message):
     """``expected failure (<manifest reason>): <observed>`` -> the manifest reason (a key for ``group_ids``)."""
     prefix = "expected failure ("

@@ -24,6 +24,7 @@ from harness.commands._common import (
     signals,
     write_report_and_html,
 )
+from harness.results import classes_line
 
 DEFAULT_CLASS_TIMEOUT_S = 600.0
 # families with classes that need more: keras-hub's BLIP2 tasks (vision encoder + Q-Former + language
@@ -221,10 +222,7 @@ def cmd_certify(options):
     if shard_info:
         print(f"\nshard {shard_info['index']}/{shard_info['count']}: {len(subject_list)} of "
               f"{len(shard_info['subjects'])} classes")
-    not_run = sum(1 for r in report["matrix"]["subjects"] if r["status"] == "skipped")
-    print(f"\n{len(subject_list)} classes: " + ", ".join(
-        f"{sum(1 for r in report['matrix']['subjects'] if r['status'] == k)} {k}"
-        for k in ("passed", "failed", "error", "not_applicable")) + (f", {not_run} not run" if not_run else ""))
+    print("\n" + classes_line(report["matrix"]["subjects"]))
     print("cases: " + ", ".join(f"{v} {k}" for k, v in s["counts"].items() if v))
     print(f"collected {s['collected']} of {s['expected']} expected cases; gate: {s['gate'].upper()}")
     for reason in s["gate_reasons"]:

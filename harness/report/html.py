@@ -9,7 +9,7 @@ import functools
 import json
 import os
 
-from harness.results import STATUSES, SYMBOLS, family_counts, group_ids, manifest_reason
+from harness.results import STATUSES, SYMBOLS, classes_line, family_counts, group_ids, manifest_reason
 
 TEMPLATES = os.path.join(os.path.dirname(__file__), "templates")
 LABELS = {"not_applicable": "not applicable"}
@@ -66,6 +66,7 @@ def render_html(report):
         # an aggregate report's expected failures, one line per manifest reason (thousands of cases)
         xfailed_grouped=_grouped(cases, "xfailed", manifest_reason) if report.get("matrix") else None,
         grouped=[("Skipped", _grouped(cases, "skipped")), ("Not applicable", _grouped(cases, "not_applicable"))],
+        classes_line=classes_line(report["matrix"]["subjects"], LABELS) if report.get("matrix") else "",
         env_error=report.get("environment_error"), harness_version=_version(), matrix=report.get("matrix"),
         symbols=SYMBOLS)
 

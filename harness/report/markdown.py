@@ -2,7 +2,7 @@
 
 import json
 
-from harness.results import STATUSES, SYMBOLS, family_counts, group_ids, manifest_reason, worst
+from harness.results import STATUSES, SYMBOLS, classes_line, family_counts, group_ids, manifest_reason, worst
 
 MAX_JSON = 600          # characters of expected/observed shown
 MAX_TRACEBACK = 3000    # characters of a traceback shown (its end)
@@ -104,10 +104,7 @@ def _subjects(report):
     if not mx:
         return []
     rows = mx["subjects"]
-    not_run = sum(1 for r in rows if r["status"] == "skipped")  # an interrupted run: classes it did not reach
-    out = ["## Classes", "", f"{len(rows)} classes: " + ", ".join(
-        f"{sum(1 for r in rows if r['status'] == k)} {LABELS.get(k, k)}"
-        for k in ("passed", "failed", "error", "not_applicable")) + (f", {not_run} not run" if not_run else ""), ""]
+    out = ["## Classes", "", classes_line(rows, LABELS), ""]
     header = ["class", "status", "passed", "failed", "error", "xfailed", "xpassed", "skipped", "n/a", "time (s)",
               "note"]
     table = []
