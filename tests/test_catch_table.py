@@ -24,7 +24,7 @@ def test_summary_joins_a_same_root_cause_entry_and_counts_classes():
             _row("Same root cause as the entry of A (models/a/modeling_tf_a.py TFAMainLayer.set_input_embeddings)",
                  ["train.x"], ["A2"]),
             _row("modeling_tf_utils.py TFPreTrainedModel.save_pretrained drops it", ["dtype.x"], [], in_report=False)]
-    text = catch_table.render_summary(results, rows, {"transformers": "4.57.6", "tensorflow": "2.21.0"}, "docs")
+    text = catch_table.render_summary(results, rows, {"transformers": "4.57.6", "tensorflow": "2.21.0"}, "docs", "catch_table.py")
     assert "1 of 2 mutant x class pairs caught" in text
     assert "| WipesKeptBias | bias | **not caught** | - |" in text
     assert "| in transformers |" in text
