@@ -14,12 +14,12 @@ DEFAULT_WIDTH = 8
 CONDITION_SALT = 0xC0DE
 
 
-SCENARIOS_KEPT = 32  # shared scenarios a runner keeps (tiny models: a few MB each)
+SCENARIOS_KEPT = 64  # shared scenarios a runner keeps (tiny models: a few MB each)
 
 
 class Scenarios:
     """Resize once, observe many: results of scenarios (build, resize, save, load ...) shared by
-    the example cases of checks that only observe them. A scenario's seed depends on its name,
+    the cases (fixed examples and drawn ones) of checks that only observe them. A scenario's seed depends on its name,
     parameters and the run's seed, never on the case, so a case run alone gets the same result."""
 
     def __init__(self, run_seed, keep=SCENARIOS_KEPT):
@@ -60,7 +60,7 @@ class CheckContext:
     def scenario(self, name, params, make):
         """``make(ctx)`` for a scenario that observers share: ``make`` gets its own context,
         seeded by (run seed, ``name``, ``params``); the caller must not change what it returns.
-        Property cases (no shared scenarios) run ``make`` on a context of their own too."""
+        Drawn examples share them too: checks with equal strategies draw the same examples."""
         if self._scenarios is None:
             self._scenarios = Scenarios(self.seed)
         return self._scenarios.get(self, name, params, make)

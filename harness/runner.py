@@ -142,7 +142,7 @@ class Runner:
         self.expected_failures = tuple(expected_failures)
         self.on_result = on_result
         self.workdir = workdir
-        self.scenarios = Scenarios(self.seed)  # shared by this runner's example cases
+        self.scenarios = Scenarios(self.seed)  # shared by this runner's cases (examples and drawn ones)
         self.stop_requested = False
 
     # -- planning ---------------------------------------------------------------
@@ -170,6 +170,16 @@ class Runner:
     def case_seed(self, case):
         return (self.seed * 1_000_003 + zlib.crc32(case.id.encode())) % (2**32)
 
+    def draw_seed(self, case):
+        """The hypothesis seed of a property case. Checks whose strategy carries the same ``key``
+        (``suites._params.strategy``) draw the same examples, so the observers among them share
+        each example's scenario (one build and resize, observed by every such check); a strategy
+        without a key draws from the case's own seed."""
+        key = getattr(case.check.strategy, "key", None)
+        if key is None:
+            return self.case_seed(case)
+        return (self.seed * 1_000_003 + zlib.crc32(f"draw:{key!r}".encode())) % (2**32)
+
     # -- running ----------------------------------------------------------------
     def run(self, plan=None):
         plan = self.plan() if plan is None else plan
@@ -194,7 +204,7 @@ class Runner:
             return CaseResult(case.id, case.check.id, case.kind, case.params, "not_applicable",
                               case.na_reason)
         ctx = CheckContext(CheckedAdapter(self.adapter), self.caps, self.case_seed(case), workdir=tmp_root,
-                           scenarios=self.scenarios if case.kind == "example" else None)
+                           scenarios=self.scenarios)
         drawn = {}
         before = shared_state(self.adapter)
         saved = {k: copy.deepcopy(v) for k, v in vars(self.adapter).items()
@@ -261,7 +271,7 @@ class Runner:
         chk = case.check
 
         @self._settings()
-        @hyp_seed(ctx.seed)
+        @hyp_seed(self.draw_seed(case))
         @given(st.data())
         def prop(data):
             params = as_scenario(chk.strategy(data, self.caps))

@@ -45,6 +45,8 @@ def with_format(base):
         params["fmt"] = data.draw(st.sampled_from(sorted(caps.formats)), label="fmt")
         return params
 
+    if getattr(base, "key", None) is not None:
+        draw.key = ("with_format", base.key)
     return draw
 
 

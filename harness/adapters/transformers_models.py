@@ -5,7 +5,7 @@
 gives each one's auto-mapping kinds as metadata (empty for a class in no mapping). Nothing is
 decided here about whether a class can be driven: the adapter's probe builds it and decides
 (harness/adapters/transformers_probe.py). ``tiny_config(name, vocab_size)`` makes a small
-random config (hidden 32, 2 layers, 4 heads, intermediate 37, 64 positions) plus the fields an
+random config (hidden 32, 1 layer, 4 heads, intermediate 37, 64 positions) plus the fields an
 architecture needs, sub-configs (text/vision/perceiver) shrunk the same way and composite
 configs (encoder-decoder, dual encoder, RAG) assembled from tiny sub-configs. No weights are
 ever downloaded.
@@ -22,11 +22,11 @@ SUPPORTED = "supported"  # every entry: the probe decides (driven, failing, or n
 
 # Fields set on any config that has them (only if the default config has the attribute).
 GENERIC = dict(
-    hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
-    max_position_embeddings=64, embedding_size=32, n_embd=32, n_layer=2, n_head=4, n_positions=64,
-    n_ctx=64, n_inner=37, d_model=32, encoder_layers=2, decoder_layers=2, encoder_attention_heads=4,
-    decoder_attention_heads=4, encoder_ffn_dim=37, decoder_ffn_dim=37, d_kv=8, d_ff=37, num_layers=2,
-    num_decoder_layers=2, num_heads=4, dff=37, emb_dim=32, n_heads=4, n_layers=2, dim=32, hidden_dim=37,
+    hidden_size=32, num_hidden_layers=1, num_attention_heads=4, intermediate_size=37,
+    max_position_embeddings=64, embedding_size=32, n_embd=32, n_layer=1, n_head=4, n_positions=64,
+    n_ctx=64, n_inner=37, d_model=32, encoder_layers=1, decoder_layers=1, encoder_attention_heads=4,
+    decoder_attention_heads=4, encoder_ffn_dim=37, decoder_ffn_dim=37, d_kv=8, d_ff=37, num_layers=1,
+    num_decoder_layers=1, num_heads=4, dff=37, emb_dim=32, n_heads=4, n_layers=1, dim=32, hidden_dim=37,
     d_inner=37, d_head=8, rotary_dim=4, num_key_value_heads=2, max_target_positions=64,
     max_source_positions=64, num_hidden_groups=1, sliding_window=16, attention_window=4,
     image_size=32, patch_size=8, projection_dim=16, embed_dim=32,
@@ -43,7 +43,7 @@ EXTRA = {
     "convbert": dict(embedding_size=32, head_ratio=2, conv_kernel_size=3, num_groups=1),
     "deberta-v2": dict(relative_attention=False, pos_att_type=None),
     "deberta": dict(relative_attention=False, pos_att_type=None),
-    "led": dict(attention_window=[4, 4], max_encoder_position_embeddings=64, max_decoder_position_embeddings=64),
+    "led": dict(attention_window=[4], max_encoder_position_embeddings=64, max_decoder_position_embeddings=64),
     "longformer": dict(attention_window=4),
     "rembert": dict(input_embedding_size=32, output_embedding_size=32),
     "opt": dict(ffn_dim=37, word_embed_proj_dim=32),
@@ -55,8 +55,8 @@ EXTRA = {
     "layoutlmv3": dict(input_size=16, patch_size=8, coordinate_size=6, shape_size=4,
                        max_2d_position_embeddings=128, rel_pos_bins=8, max_rel_pos=16,
                        rel_2d_pos_bins=8, max_rel_2d_pos=16),
-    "flaubert": dict(emb_dim=32, n_heads=4, n_layers=2),
-    "xlm": dict(emb_dim=32, n_heads=4, n_layers=2),
+    "flaubert": dict(emb_dim=32, n_heads=4, n_layers=1),
+    "xlm": dict(emb_dim=32, n_heads=4, n_layers=1),
     "mistral": dict(num_key_value_heads=2, head_dim=8),
     "gptj": dict(rotary_dim=4),
     "lxmert": dict(l_layers=1, x_layers=1, r_layers=1, visual_feat_dim=8, visual_pos_dim=4, num_qa_labels=5,
