@@ -11,15 +11,24 @@
 #   bash scripts/matrix.sh --install-only        # only create the virtualenvs
 #   bash scripts/matrix.sh --venv DIR --tf 2.19  # use DIR as the virtualenv (tox does this)
 #   bash scripts/matrix.sh --tf 2.17 --transformers 4.44   # an older transformers line
+#   bash scripts/matrix.sh --tf 2.20 --all-classes          # certify every transformers class
+#
+# --all-classes runs `certify --adapter transformers --all -j $JOBS --resume` with the manifest,
+# in $MATRIX_RUNS/<tf-minor>-transformers[-tx<minor>] (class reports included; hours on 2 cores,
+# so run it again to resume after an interruption), and when it has finished copies report.json.gz,
+# report.md and report.html to reports/<tf-minor>/transformers[-tx<minor>]/ (what is committed).
 #
 # Environment: MATRIX_VENVS (where the virtualenvs go; default .tox/matrix, never reports/),
+# MATRIX_RUNS (certify-all working dirs; default .tox/matrix-runs), JOBS (certify workers; default 2),
 # REPORTS (default reports), PYTHON (a Python 3.11), HOST_PY (a Python with this package's
 # dependencies, used to write a report when an environment cannot be installed or imported;
 # default .venv/bin/python, else the one running resize-conformance), PROFILE (default ci), SEED (default 0),
 # RUN_ARGS (extra `run` options, e.g. "--timeout 60 --no-shrink" for slow models).
 #
 # Each environment installs tensorflow-cpu==<minor>.*, tf-keras==<minor>.* with --no-deps
-# (tf-keras depends on the full `tensorflow` wheel), transformers==4.57.* and this package.
+# (tf-keras depends on the full `tensorflow` wheel), transformers==4.57.* and this package, and
+# tensorflow-probability (0.24 for TF 2.16/2.17, else 0.25; TFTapasForQuestionAnswering's forward
+# needs it; if it cannot be installed that class errors, which its report shows).
 # A combination that cannot be installed, imported or run still gets a valid report.json:
 # no cases, gate "fail" and an "environment_error" note (stage, message, log tail).
 set -uo pipefail
@@ -27,6 +36,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VERSIONS="2.16 2.17 2.18 2.19 2.20 2.21"
 ADAPTERS=""
 INSTALL_ONLY=0
+ALL_CLASSES=0
 ONE_VENV=""
 TRANSFORMERS="4.57"
 TRANSFORMERS_CLASSES="TFBertForMaskedLM TFGPT2LMHeadModel TFBartForConditionalGeneration TFT5ForConditionalGeneration"
@@ -37,6 +47,7 @@ while [ $# -gt 0 ]; do
     --adapters) ADAPTERS="$2"; shift 2 ;;
     --transformers) TRANSFORMERS="$2"; shift 2 ;;
     --install-only) INSTALL_ONLY=1; shift ;;
+    --all-classes) ALL_CLASSES=1; shift ;;
     --venv) ONE_VENV="$2"; shift 2 ;;
     -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d'; exit 0 ;;
     *) echo "matrix.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
@@ -44,6 +55,8 @@ while [ $# -gt 0 ]; do
 done
 
 MATRIX_VENVS="${MATRIX_VENVS:-$ROOT/.tox/matrix}"
+MATRIX_RUNS="${MATRIX_RUNS:-$ROOT/.tox/matrix-runs}"
+JOBS="${JOBS:-2}"
 REPORTS="${REPORTS:-$ROOT/reports}"
 PYTHON="${PYTHON:-$(command -v python3.11 || command -v python3)}"
 PROFILE="${PROFILE:-ci}"
@@ -59,7 +72,9 @@ if ! PYTHONPATH="$ROOT" "$HOST_PY" -c "import jsonschema, jinja2, harness.report
        "set HOST_PY to the Python of scripts/setup-env.sh (.venv/bin/python)" >&2
   exit 2
 fi
-if [ -z "$ADAPTERS" ]; then
+if [ "$ALL_CLASSES" = 1 ]; then
+  ADAPTERS="transformers"
+elif [ -z "$ADAPTERS" ]; then
   ADAPTERS="reference"
   [ "$TRANSFORMERS" != 4.57 ] && ADAPTERS=""  # the reference does not use transformers
   if [ -f "$ROOT/harness/adapters/transformers_adapter.py" ]; then
@@ -78,13 +93,17 @@ folder_of() { local f="${1//\//-}"; echo "${f//:/-}"; }
 # install VENV MINOR LOG -> prints the failing stage (empty when everything installed)
 install_env() {
   local venv="$1" minor="$2" log="$3" py="$1/bin/python"
-  local stamp="$venv/.matrix-$(cat "$ROOT/pyproject.toml" | sha1sum | cut -c1-12)"
+  local stamp="$venv/.matrix-$(cat "$ROOT/pyproject.toml" | sha1sum | cut -c1-12)-tfp"
+  local tfp="0.25.*"
+  case "$minor" in 2.16|2.17) tfp="0.24.*" ;; esac
   [ -f "$stamp" ] && return 0
   { [ -x "$py" ] || "$PYTHON" -m venv "$venv"; } >>"$log" 2>&1 || { echo "venv"; return; }
   "$py" -m pip install -q "tensorflow-cpu==$minor.*" >>"$log" 2>&1 || { echo "install tensorflow-cpu==$minor.*"; return; }
   "$py" -m pip install -q --no-deps "tf-keras==$minor.*" >>"$log" 2>&1 || { echo "install tf-keras==$minor.*"; return; }
   "$py" -m pip install -q "transformers==$TRANSFORMERS.*" >>"$log" 2>&1 || { echo "install transformers==$TRANSFORMERS.*"; return; }
   "$py" -m pip install -q -e "$ROOT[test]" >>"$log" 2>&1 || { echo "install tf-resize-conformance"; return; }
+  "$py" -m pip install -q "tensorflow-probability==$tfp" >>"$log" 2>&1 \
+    || echo "matrix.sh: warning: tensorflow-probability==$tfp did not install (TFTapasForQuestionAnswering will error)" >>"$log"
   touch "$stamp"
 }
 
@@ -133,11 +152,26 @@ for minor in $VERSIONS; do
   for adapter in $ADAPTERS; do
     out="$REPORTS/$minor/$(folder_of "$adapter")$suffix"
     mkdir -p "$out"
-    rm -f "$out/report.json" "$out/report.md" "$out/report.html" "$out/report.invalid.json"
+    [ "$ALL_CLASSES" = 1 ] || rm -f "$out/report.json" "$out/report.md" "$out/report.html" "$out/report.invalid.json"
     t2=$(date +%s)
     if [ -n "$stage" ]; then
       env_error "$out" "$adapter" "$minor" "$stage" "$log" "$venv" >>"$log" 2>&1
       rc="env-error"
+    elif [ "$ALL_CLASSES" = 1 ]; then
+      run="$MATRIX_RUNS/$minor-transformers$suffix"
+      mkdir -p "$run"
+      echo "   certify-all in $run (resumes what an earlier run finished)"
+      "$venv/bin/python" -m harness.cli certify --adapter transformers --all -j "$JOBS" --resume \
+        --expected-failures "$ROOT/manifests/transformers.toml" --report-dir "$run" --profile "$PROFILE" \
+        --seed "$SEED" --quiet $RUN_ARGS >>"$log" 2>&1
+      rc=$?
+      if [ -f "$run/report.json" ] && "$HOST_PY" -c "import json, sys; sys.exit(json.load(open(sys.argv[1]))['partial'])" \
+          "$run/report.json" 2>/dev/null; then
+        gzip -9 -c "$run/report.json" > "$out/report.json.gz.tmp" && mv "$out/report.json.gz.tmp" "$out/report.json.gz"
+        cp "$run/report.md" "$run/report.html" "$out/"
+      else
+        echo "   certify-all did not finish (exit $rc): run the same command again to resume; reports/ unchanged"
+      fi
     else
       "$venv/bin/python" -m harness.cli run --adapter "$adapter" --report-dir "$out" --profile "$PROFILE" \
         --seed "$SEED" --quiet --html $RUN_ARGS >>"$log" 2>&1
