@@ -13,14 +13,19 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "toy-model-lib"
 SELECT = ["--select", "bias", "--select", "oracle", "--select", "grow.shape"]
+# The CLI runs of the buggy variant test the gate, not hypothesis: --no-shrink spares shrinking its two
+# failing property cases (about 12 s a run). The plugin's green run below shrinks them (pytest has no
+# such option), as does tests/test_isolation.py test_same_seed_same_report.
+NO_SHRINK = "--no-shrink"
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory):
-    target = tmp_path_factory.mktemp("site")
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-                    "--target", str(target), str(EXAMPLE)], check=True, capture_output=True)
-    env = dict(os.environ, PYTHONPATH=str(target), TF_CPP_MIN_LOG_LEVEL="3")
+@pytest.fixture(scope="session")
+def installed(once_per_run):
+    def install(target):  # once per run, not once per xdist worker (tests/conftest.py)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                        "--target", str(target), str(EXAMPLE)], check=True, capture_output=True)
+
+    env = dict(os.environ, PYTHONPATH=str(once_per_run("toy-model-lib-site", install)), TF_CPP_MIN_LOG_LEVEL="3")
     return env
 
 
@@ -44,7 +49,7 @@ def test_correct_resize_is_green(installed, tmp_path):
 
 
 def test_buggy_resize_is_red_with_a_readable_message(installed, tmp_path):
-    proc, report = _cli(installed, tmp_path, "--adapter", "toy-buggy")
+    proc, report = _cli(installed, tmp_path, "--adapter", "toy-buggy", NO_SHRINK)
     assert proc.returncode == 1
     assert "FAILED   bias.prefix_kept_new_zero" in proc.stdout
     assert "new entries" in proc.stdout and "expected 0.0" in proc.stdout
@@ -53,7 +58,7 @@ def test_buggy_resize_is_red_with_a_readable_message(installed, tmp_path):
 
 
 def test_manifest_entry_makes_it_green_again(installed, tmp_path):
-    proc, report = _cli(installed, tmp_path, "--adapter", "toy-buggy", "--expected-failures",
+    proc, report = _cli(installed, tmp_path, "--adapter", "toy-buggy", NO_SHRINK, "--expected-failures",
                         str(EXAMPLE / "resize-conformance.toml"))
     assert proc.returncode == 0, proc.stdout[-3000:]
     counts = report["summary"]["counts"]
@@ -63,9 +68,12 @@ def test_manifest_entry_makes_it_green_again(installed, tmp_path):
 def test_pytest_plugin_gates_the_same_way(installed, tmp_path):
     base = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--resize-profile", "dev",
             "-k", "bias or oracle", "--rootdir", str(tmp_path), "--junitxml", str(tmp_path / "junit.xml")]
-    red = subprocess.run(base + ["--resize-adapter", "toy-buggy"], env=installed, capture_output=True,
+    # red: -x (the plugin keeps pytest's options) stops at the first failure, an example case, before the
+    # failing property cases are shrunk; the green run runs every case
+    red = subprocess.run(base + ["--resize-adapter", "toy-buggy", "-x"], env=installed, capture_output=True,
                          text=True, cwd=tmp_path)
     assert red.returncode == 1 and "reproduce: resize-conformance run --adapter toy-buggy" in red.stdout
+    assert "stopping after 1 failures" in red.stdout
     assert (tmp_path / "junit.xml").exists()
     green = subprocess.run(base + ["--resize-adapter", "toy-buggy", "--resize-expected-failures",
                                    str(EXAMPLE / "resize-conformance.toml")],

@@ -13,14 +13,15 @@ from harness.report.html import render_html
 from harness.report.markdown import render_markdown
 
 
-@pytest.fixture(scope="module")
-def reference_certified(tmp_path_factory):
-    out = tmp_path_factory.mktemp("certify")
-    proc = subprocess.run([sys.executable, "-m", "harness.cli", "certify", "--adapter", "reference",
-                           "--select", "grow.shape", "--select", "shrink.shape", "--quiet",
-                           "--report-dir", str(out)], capture_output=True, text=True, timeout=600, check=False)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return out
+@pytest.fixture(scope="session")
+def reference_certified(once_per_run):
+    def build(out):  # once per run, not once per xdist worker (tests/conftest.py)
+        proc = subprocess.run([sys.executable, "-m", "harness.cli", "certify", "--adapter", "reference",
+                               "--select", "grow.shape", "--select", "shrink.shape", "--quiet",
+                               "--report-dir", str(out)], capture_output=True, text=True, timeout=600, check=False)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    return once_per_run("certify-reference", build)
 
 
 def test_certify_writes_json_md_and_html_with_the_matrix(reference_certified):

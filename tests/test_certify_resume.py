@@ -5,36 +5,26 @@ import os
 import pathlib
 import shutil
 import subprocess
-import sys
+
+import certify_transformers as ct
 
 from harness import certify
 from harness.report import load_report
 
-CLASSES = ("TFGPT2LMHeadModel", "TFDistilBertForMaskedLM", "TFViTModel")  # ViT: no vocabulary
 CASE = "grow.shape[bias=none,dtype=float32,new=9,old=8,tie=tied,width=8]"
-
-
-def _certify(out, *extra):
-    args = [sys.executable, "-m", "harness.cli", "certify", "--adapter", "transformers", "--select", "grow.shape",
-            "--quiet", "-j", "2", "--report-dir", str(out)]
-    for name in CLASSES:
-        args += ["--model", name]
-    proc = subprocess.run(args + list(extra), capture_output=True, text=True, timeout=900, check=False)
-    return proc.returncode, proc.stdout + proc.stderr
 
 
 def _cases(report):
     return [{k: v for k, v in c.items() if k != "duration_s"} for c in report["cases"]]
 
 
-def test_resume_keeps_finished_classes_and_reruns_the_rest(tmp_path):
+def test_resume_keeps_finished_classes_and_reruns_the_rest(transformers_certified, tmp_path):
     out = tmp_path / "cert"
-    code, text = _certify(out)
-    assert code == 0, text
+    shutil.copytree(transformers_certified, out)  # the first run: GPT-2, DistilBERT and ViT, finished
     first = load_report(out)
     gpt2 = out / "classes" / "TFGPT2LMHeadModel"
     shutil.rmtree(gpt2)  # as if the run had stopped before this class
-    code, text = _certify(out, "--resume")
+    code, text = ct.certify(out, "--resume", jobs=1)
     assert code == 0, text
     assert "kept from the earlier run" in text.split("TFDistilBertForMaskedLM", 1)[1].splitlines()[0]
     assert "kept from the earlier run" not in text.split("TFGPT2LMHeadModel", 1)[1].splitlines()[0]
@@ -44,7 +34,7 @@ def test_resume_keeps_finished_classes_and_reruns_the_rest(tmp_path):
     assert _cases(again) == _cases(first)
     assert again["run"]["timing"]["subjects_resumed"] == 2
     assert [s["status"] for s in again["matrix"]["subjects"] if s["name"] == "TFViTModel"] == ["not_applicable"]
-    code, text = _certify(out, "--resume", "--seed", "1")  # another seed: no class report is reused
+    code, text = ct.certify(out, "--resume", "--seed", "1", jobs=1)  # another seed: no class report is reused
     assert code == 0, text
     for name in ("TFGPT2LMHeadModel", "TFDistilBertForMaskedLM"):  # the N/A finding does not depend on the seed
         line = text.split(name, 1)[1].splitlines()[0]
