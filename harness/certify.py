@@ -149,7 +149,6 @@ class SubjectRun:
                 xfails, [(c.id, c.check.id) for c in plan])
             self.report["run"]["versions"]["harness_source"] = source_digest(family_of(self.subject))
             write_report(self.report, self.report_dir, validate=final)
-            throttle.wrote()
 
         try:
             for i, case in enumerate(plan):

@@ -297,7 +297,6 @@ class Session:
         report_dir = self.options.report_dir
         try:
             write_report(report, report_dir, validate=final)
-            self.throttle.wrote()
             if self.options.html and final:
                 from harness.report.html import render_html
 

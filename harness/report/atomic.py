@@ -6,36 +6,25 @@ import tempfile
 import time
 
 PROGRESS_WRITE_S = 2.0
-PROGRESS_WRITE_SHARE = 0.02  # progress writes take at most this share of a run's time
 
 
 class WriteThrottle:
-    """Progress writes at most every ``interval_s`` seconds, and spaced so that they take at most
-    ``share`` of the time (a write that took 0.2 s waits 10 s); a final write is always due.
+    """Progress writes at most every ``interval_s`` seconds; a final write is always due.
 
     Building and validating a report of hundreds of cases after every case cost a quarter of
-    a run; an interrupt, a signal or an exception still writes the final report. Call ``wrote()``
-    after each write that ``due`` allowed, so the next interval knows its cost.
+    a run; an interrupt, a signal or an exception still writes the final report.
     """
 
-    def __init__(self, interval_s=PROGRESS_WRITE_S, share=PROGRESS_WRITE_SHARE):
+    def __init__(self, interval_s=PROGRESS_WRITE_S):
         self.interval_s = interval_s
-        self.share = share
         self._last = None
-        self._cost = 0.0
 
     def due(self, final=False):
         now = time.monotonic()
-        wait = max(self.interval_s, self._cost / self.share)
-        if not final and self._last is not None and now - self._last < wait:
+        if not final and self._last is not None and now - self._last < self.interval_s:
             return False
         self._last = now
         return True
-
-    def wrote(self):
-        """The write that ``due`` allowed is done: its duration spaces out the next one."""
-        if self._last is not None:
-            self._cost = time.monotonic() - self._last
 
 
 def write_text_atomic(path, text, encoding="utf-8"):
