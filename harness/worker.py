@@ -78,6 +78,7 @@ def main():
     from harness import warm
 
     clean = warm.Fingerprint()  # after the first class's imports, before any of its cases
+    warm.settle()
     tmp_root = config.get("tmp_root")
     for line in sys.stdin:
         message = json.loads(line)
@@ -94,6 +95,7 @@ def main():
             if runner is None:
                 return 2
             clean = warm.Fingerprint()  # now covering the modules this class imported too
+            warm.settle()
             tmp_root = message.get("tmp_root")
             continue
         result = runner.run_case(cases[message["id"]], tmp_root)
