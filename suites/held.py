@@ -9,6 +9,15 @@ cached trace is reused): kept ids, and ids that use the new rows when growing. T
 equal what the eager forward of the resized model gives, or the call must raise (loud). A stale
 result (logits of the old vocabulary, a loss over it, a train step that updates variables the
 model no longer has) fails with a message that says "stale".
+
+A resize copies the kept rows, so a held thing that still reads the variables from before the
+resize gives the same values on kept ids, and a loss over them may move by less than its
+tolerance (a tiny model that predicts its own input scores ~1e-5 either way). Between the resize
+and the calls the logits and loss checks therefore change the kept input rows, as fine-tuning
+would (``_change_kept_rows``: rolled by one row and halved), and make sure the eager result on
+kept ids then differs from the one before the resize (the loss check scales the rows by
+``LOSS_FACTORS`` in turn until its loss moves); if it does not, a stale result could not be told
+apart and the case is an error, never a pass.
 """
 
 import numpy as np
@@ -73,11 +82,35 @@ def _setup(ctx, p, way):
     return model, run, kept, first
 
 
+def _change_kept_rows(ctx, model, p, factor=0.5, matrix=None):
+    """Write the kept rows of the resized input ``matrix`` (default: read now) rolled by one row and scaled
+    by ``factor``: the variables the model has now differ from those it had before the resize on every
+    kept id. Returns the matrix it started from."""
+    matrix = np.asarray(ctx.adapter.read_input_matrix(model)) if matrix is None else matrix
+    k = min(p["old"], p["new"])
+    changed = matrix.copy()
+    changed[:k] = factor * np.roll(matrix[:k], 1, axis=0)
+    try:
+        ctx.adapter.assign(model, "input", changed)
+    except NotImplementedError:
+        raise PreconditionError("precondition not established: the adapter cannot write the input matrix "
+                                "(assign), so a held result that still reads the variables from before the "
+                                "resize could not be told apart from a current one") from None
+    return matrix
+
+
+# Scales tried in turn until the eager loss on kept ids moves: a confident tiny model (loss ~1e-5)
+# needs smaller logits, one whose logits are all near zero (loss ~log V) larger ones.
+LOSS_FACTORS = (0.5, 4.0, 32.0)
+
+
 def _tol(p):
     return TOL.get(p.get("dtype", "float32"), 1e-5)
 
 
-def _expect_logits(a, model, way, got, ids, p, what):
+def _expect_logits(a, model, way, got, ids, p, what, before=None):
+    """``got`` equals the eager forward of the resized model on ``ids``; ``before``: the held result on
+    the same ids before the resize (kept ids), to name a stale result as such."""
     expected = a.forward(model, ids)
     got = np.asarray(got)
     if list(got.shape) != list(expected.shape):
@@ -86,6 +119,12 @@ def _expect_logits(a, model, way, got, ids, p, what):
              f"after resizing {p['old']} -> {p['new']}; the eager forward of the resized model gives "
              f"{list(expected.shape)}" + (" (the held function still computes with the old vocabulary)"
                                           if stale else ""),
+             expected={"shape": list(expected.shape)}, observed={"shape": list(got.shape)})
+    if (before is not None and got.shape == np.shape(before) and np.allclose(got, before, atol=_tol(p), rtol=_tol(p))
+            and not np.allclose(got, expected, atol=_tol(p), rtol=_tol(p))):
+        fail(f"stale: the held {way} returned on {what} after resizing {p['old']} -> {p['new']} the logits it gave "
+             "before the resize, although the model's kept rows have changed since; the eager forward of the "
+             f"resized model differs by up to {float(np.max(np.abs(got - expected))):.3g}",
              expected={"shape": list(expected.shape)}, observed={"shape": list(got.shape)})
     expect_close(got, expected, f"held {way} on {what} after the resize vs the eager forward",
                  atol=_tol(p), rtol=_tol(p))
@@ -97,10 +136,18 @@ def _held_logits(ctx, p, way):
     expect_close(first, a.forward(model, kept), f"held {way} before the resize vs the eager forward",
                  atol=_tol(p), rtol=_tol(p))
     a.resize(model, p["new"])
+    _change_kept_rows(ctx, model, p)
+    now = np.asarray(a.forward(model, kept))
+    if now.shape == np.shape(first) and np.allclose(now, first, atol=_tol(p), rtol=_tol(p)):
+        raise PreconditionError(
+            f"precondition not established: after the resize {p['old']} -> {p['new']} and a change of the kept "
+            f"input rows, the eager forward on kept ids gives what it gave before the resize (shape "
+            f"{list(now.shape)}), so a held {way} that computes with the old variables could not be told apart "
+            "from a current one")
     for ids, what in _after_ids(ctx, p, kept):
         got, exc = _call(run, ids)
         if exc is None:
-            _expect_logits(a, model, way, got, ids, p, what)
+            _expect_logits(a, model, way, got, ids, p, what, before=first if ids is kept else None)
 
 
 def _after_ids(ctx, p, kept):
@@ -119,12 +166,25 @@ def _held_loss(ctx, p, way):
         raise PreconditionError(f"precondition not established: the held {way} gave loss {first!r} before the "
                                 f"resize, the eager forward {before!r}")
     a.resize(model, p["new"])
+    resized, seen = None, []
+    for factor in LOSS_FACTORS:
+        resized = _change_kept_rows(ctx, model, p, factor, resized)
+        seen.append(token_cross_entropy(a.forward(model, kept), kept))
+        if abs(seen[-1] - before) > LOSS_TOL * (1 + abs(before)):
+            break
+    else:
+        raise PreconditionError(
+            f"precondition not established: after the resize {p['old']} -> {p['new']} and the kept input rows "
+            f"rolled and scaled by {', '.join(f'{f:g}' for f in LOSS_FACTORS)}, the eager loss on kept ids "
+            f"({', '.join(f'{x:.6g}' for x in seen)}) still equals the loss before the resize ({before:.6g}) "
+            f"within {LOSS_TOL:g}, so a held {way} that computes with the old variables could not be told apart "
+            "from a current one")
     for ids, what in _after_ids(ctx, p, kept):
+        logits = a.forward(model, ids)
+        want = token_cross_entropy(logits, ids)
         got, exc = _call(run, ids)
         if exc is not None:
             continue
-        logits = a.forward(model, ids)
-        want = token_cross_entropy(logits, ids)
         if abs(got - want) <= LOSS_TOL * (1 + abs(want)):
             continue
         stale = ids is kept and abs(got - before) <= LOSS_TOL * (1 + abs(before))

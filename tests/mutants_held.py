@@ -60,6 +60,26 @@ class HeldResetsOnlyKerasCaches(Mutant, ReferenceAdapter):
         return out
 
 
+class HeldStaleLossHidden(Mutant, ReferenceAdapter):
+    """A grow that replaces the variables (held functions keep the old ones) and gives the new ids a
+    bias of -1e9: the resized model's loss on kept ids equals the loss before the resize, so a stale
+    held test_on_batch agrees with the eager forward until the kept rows change. A shrink is correct."""
+
+    kills = {"held.keras_test_on_batch": "stale: the held keras_test_on_batch"}
+    description = "resize replaces the variables and hides the new ids behind a -1e9 bias"
+
+    def resize(self, model, new_num_tokens):
+        old = model.config.vocab_size
+        if new_num_tokens is None or new_num_tokens <= old:
+            return super().resize(model, new_num_tokens)
+        out = replacing_resize(model, new_num_tokens)
+        for var in (model.get_bias() or {}).values():
+            values = var.numpy()
+            values[..., old:] = -1e9
+            var.assign(values)
+        return out
+
+
 class _BakedVocabLM(ReferenceCausalLM):
     """Slices the logits to the cached vocab size: a Python int, frozen into a trace."""
 
